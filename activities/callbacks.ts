@@ -1,0 +1,146 @@
+/**
+ * The user's lifecycle callbacks, one activity each, so each is retried on its own and a crash
+ * in one never loses the events behind it. Activity type names are the callback names, which is
+ * what an operator sees in the Temporal UI.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { TrainingJob } from '../arkor/index.js';
+import type { RunEvent } from '../workflows/events.js';
+import type { ActivityDeps } from './deps.js';
+import { FailureType, invalidInput } from './failures.js';
+import type { CallbackContext, CallbackReturn, InferFn, TrainingCallbacks } from './user-callbacks.js';
+import { toLogArgs } from './wire.js';
+
+export interface CallbackCall {
+  /** Name of the callback set in the worker's callbacks module. */
+  set: string;
+  workflowId: string;
+  /** The job snapshot, patched by the events so far (as the SDK hands it). */
+  job: TrainingJob;
+}
+
+export interface CallbackOutcome {
+  /** Set when the callback asked to stop the run. */
+  stop?: { reason: string };
+  /** False when the set has no such callback (the event still counts as delivered). */
+  called: boolean;
+}
+
+export function createCallbackActivities(deps: ActivityDeps) {
+  function callbacksOf(set: string): TrainingCallbacks {
+    const callbacks = deps.callbackSets.get(set);
+    // The preflight activity checked this before submitting; a worker deployed since with a
+    // different module must not silently skip callbacks.
+    if (!callbacks) throw invalidInput(`callbacks.set: the worker has no callback set "${set}"`);
+    return callbacks;
+  }
+
+  function contextFor(call: CallbackCall, event: RunEvent | undefined, fallbackKey: string): CallbackContext {
+    return {
+      workflowId: call.workflowId,
+      jobId: call.job.id,
+      attempt: Context.current().info.attempt,
+      idempotencyKey: `${call.job.id}:${event?.id ?? fallbackKey}`,
+      ...(event?.id === undefined ? {} : { eventId: event.id }),
+    };
+  }
+
+  return {
+    async onStarted(call: CallbackCall & { event: RunEvent }): Promise<CallbackOutcome> {
+      const callback = callbacksOf(call.set).onStarted;
+      if (!callback) return { called: false };
+      return invoke('onStarted', () => callback({ job: call.job, context: contextFor(call, call.event, 'started') }));
+    },
+
+    async onLog(call: CallbackCall & { events: RunEvent[] }): Promise<CallbackOutcome> {
+      const callbacks = callbacksOf(call.set);
+      const logs = call.events.flatMap((event) =>
+        event.payload.type === 'training.log'
+          ? [{ event, args: toLogArgs(event.payload), context: contextFor(call, event, `log:${event.payload.step}`) }]
+          : [],
+      );
+      const last = logs.at(-1);
+      if (callbacks.onLogBatch && last) {
+        const onLogBatch = callbacks.onLogBatch;
+        return invoke('onLogBatch', () =>
+          onLogBatch({
+            events: logs.map(({ args, context }) => ({
+              ...args,
+              idempotencyKey: context.idempotencyKey,
+              ...(context.eventId === undefined ? {} : { eventId: context.eventId }),
+            })),
+            job: call.job,
+            context: last.context,
+          }),
+        );
+      }
+      const onLog = callbacks.onLog;
+      if (!onLog) return { called: false };
+      // Arkor's semantics: one call per event, in order, each awaited before the next.
+      for (const { args, context } of logs) {
+        const outcome = await invoke('onLog', () => onLog({ ...args, job: call.job, context }));
+        if (outcome.stop) return outcome;
+      }
+      return { called: true };
+    },
+
+    async onCheckpoint(call: CallbackCall & { event: RunEvent }): Promise<CallbackOutcome> {
+      const callback = callbacksOf(call.set).onCheckpoint;
+      const payload = call.event.payload;
+      if (!callback || payload.type !== 'checkpoint.saved') return { called: false };
+      const adapter = { kind: 'checkpoint' as const, jobId: call.job.id, step: payload.step };
+      // Bound like the SDK's infer: this checkpoint's adapter, streaming unless told otherwise.
+      const infer: InferFn = (args) =>
+        deps.arkor.chat({ ...args, stream: args.stream ?? true, adapter }, { signal: Context.current().cancellationSignal });
+      return invoke('onCheckpoint', () =>
+        callback({
+          step: payload.step,
+          adapter,
+          job: call.job,
+          infer,
+          artifacts: payload.artifacts,
+          context: contextFor(call, call.event, `checkpoint:${payload.step}`),
+        }),
+      );
+    },
+
+    async onCompleted(call: CallbackCall & { artifacts: unknown[]; event?: RunEvent }): Promise<CallbackOutcome> {
+      const callback = callbacksOf(call.set).onCompleted;
+      if (!callback) return { called: false };
+      return invoke('onCompleted', () =>
+        callback({ job: call.job, artifacts: call.artifacts, context: contextFor(call, call.event, 'completed') }),
+      );
+    },
+
+    async onFailed(call: CallbackCall & { error: string; event?: RunEvent }): Promise<CallbackOutcome> {
+      const callback = callbacksOf(call.set).onFailed;
+      if (!callback) return { called: false };
+      return invoke('onFailed', () =>
+        callback({ job: call.job, error: call.error, context: contextFor(call, call.event, 'failed') }),
+      );
+    },
+  };
+}
+
+function isStopDirective(value: unknown): value is { stop: { reason: string } } {
+  if (typeof value !== 'object' || value === null || !('stop' in value)) return false;
+  const stop = (value as { stop: unknown }).stop;
+  return typeof stop === 'object' && stop !== null && typeof (stop as { reason?: unknown }).reason === 'string';
+}
+
+/** Runs a user callback; its errors become retryable failures that name the callback. */
+async function invoke(name: string, run: () => CallbackReturn | Promise<CallbackReturn>): Promise<CallbackOutcome> {
+  let returned: unknown;
+  try {
+    returned = await run();
+  } catch (error) {
+    // A user who throws an ApplicationFailure chose its retry semantics; keep them.
+    if (error instanceof ApplicationFailure) throw error;
+    throw ApplicationFailure.create({
+      type: FailureType.CallbackError,
+      message: `${name} threw: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error instanceof Error ? error : undefined,
+    });
+  }
+  return isStopDirective(returned) ? { called: true, stop: { reason: returned.stop.reason } } : { called: true };
+}

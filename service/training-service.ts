@@ -1,0 +1,136 @@
+/**
+ * The typed API a backend service uses to run trainings: start (idempotent by workflow id),
+ * inspect, stop, cancel and await. The CLI is built on it.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
+import { statusQuery, stopSignal } from '../workflows/messages.js';
+import { RunOutcome, type RunResult } from '../workflows/result.js';
+import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
+import type { RunStatus } from '../workflows/status.js';
+import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
+import { trainingRun } from '../workflows/training-run.js';
+
+export type TrainingRunHandle = WorkflowHandle<typeof trainingRun>;
+
+export interface StartOptions {
+  /** Default: `train-<name>-<random>`. Reuse an id to make the start idempotent. */
+  workflowId?: string;
+}
+
+export interface StartedRun {
+  workflowId: string;
+  handle: TrainingRunHandle;
+  /** True when a run with this workflow id already existed and no new run was started. */
+  attached: boolean;
+}
+
+export interface TrainingServiceOptions {
+  /** Default `arkor-training` (the worker's TEMPORAL_TASK_QUEUE must match). */
+  taskQueue?: string;
+}
+
+export class TrainingService {
+  private readonly taskQueue: string;
+
+  constructor(
+    private readonly client: Client,
+    options: TrainingServiceOptions = {},
+  ) {
+    this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+  }
+
+  /**
+   * Validates the input (throwing `InvalidTrainingInputError` that names each bad field, before
+   * anything is started) and starts the run. A workflow id that was used before — running or
+   * finished — attaches to that run instead of starting a second GPU job.
+   */
+  async start(input: TrainingRunInput, options: StartOptions = {}): Promise<StartedRun> {
+    const valid = parseTrainingRunInput(input);
+    const workflowId = options.workflowId ?? `train-${slugify(valid.trainer.name)}-${randomUUID().slice(0, 8)}`;
+    try {
+      const handle = await this.client.workflow.start(trainingRun, {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: ArkorModel, value: valid.trainer.model },
+          { key: ArkorPhase, value: 'submitting' },
+        ],
+      });
+      return { workflowId, handle, attached: false };
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        return { workflowId, handle: this.handle(workflowId), attached: true };
+      }
+      throw error;
+    }
+  }
+
+  handle(workflowId: string): TrainingRunHandle {
+    return this.client.workflow.getHandle<typeof trainingRun>(workflowId);
+  }
+
+  /** The live status, from the workflow's state (no backend call). */
+  status(workflowId: string): Promise<RunStatus> {
+    return this.handle(workflowId).query(statusQuery);
+  }
+
+  /** Stops the run early: the backend job is cancelled and the run ends `stopped`. */
+  stop(workflowId: string, reason: string): Promise<void> {
+    return this.handle(workflowId).signal(stopSignal, { reason });
+  }
+
+  /** Cancels the workflow; the backend job is cancelled before the run ends `cancelled`. */
+  async cancel(workflowId: string): Promise<void> {
+    await this.handle(workflowId).cancel();
+  }
+
+  /**
+   * Waits for the run to end and returns how it ended, whatever the ending: completed,
+   * stopped, failed (training, callback or stream failure) or cancelled.
+   */
+  async outcome(workflowId: string): Promise<RunResult> {
+    const handle = this.handle(workflowId);
+    try {
+      return await handle.result();
+    } catch (error) {
+      if (error instanceof WorkflowFailedError) {
+        const cause = error.cause;
+        if (cause instanceof ApplicationFailure && isRunResult(cause.details?.[0])) return cause.details[0];
+        if (cause instanceof CancelledFailure) {
+          const status = await handle.query(statusQuery).catch(() => undefined);
+          if (status) {
+            return {
+              outcome: RunOutcome.Cancelled,
+              workflowId,
+              ...(status.jobId ? { jobId: status.jobId } : {}),
+              reason: 'workflow cancelled',
+              ...(status.stop ? { stop: status.stop } : {}),
+              artifacts: [],
+              status,
+            };
+          }
+        }
+      }
+      throw error;
+    }
+  }
+}
+
+function isRunResult(value: unknown): value is RunResult {
+  return typeof value === 'object' && value !== null && 'outcome' in value && 'status' in value;
+}
+
+function slugify(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'run';
+}

@@ -1,0 +1,195 @@
+/**
+ * The integration-test rig: a real Temporal dev server, the emulator over real HTTP, our real
+ * client, and workers either in this process or as child processes (which tests SIGKILL).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { ArkorClient } from '../../arkor/index.js';
+import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
+import { loadCallbackSets } from '../../activities/user-callbacks.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
+import { TrainingService } from '../../service/index.js';
+import type { TrainingRunInput } from '../../workflows/input.js';
+import { createTrainingWorkers, type TrainingWorkers } from '../../worker/create-worker.js';
+import { workflowBundlePath } from '../../worker/bundle.js';
+import { startTemporal, type TemporalTestServer } from './temporal.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const recordingCallbacksModule = join(root, 'test/support/recording-callbacks.ts');
+
+/** Stream settings that keep tests quick: small batches, short delays, fast reconnects. */
+export const testStreamSettings: StreamSettings = {
+  ...defaultStreamSettings,
+  logBatchMaxEvents: 20,
+  logBatchMaxDelayMs: 100,
+  idleTimeoutMs: 5_000,
+  reconnect: { baseDelayMs: 20, maxDelayMs: 200 },
+};
+
+export interface WorkerOptions {
+  stream?: Partial<StreamSettings>;
+  maxStreams?: number;
+  maxActivities?: number;
+}
+
+export interface Harness {
+  temporal: TemporalTestServer;
+  emulator: Emulator;
+  arkor: ArkorClient;
+  service: TrainingService;
+  taskQueue: string;
+  /** JSON-lines file the recording callbacks write to. */
+  recordFile: string;
+  /** A worker in this process, using the recording callbacks module. */
+  startWorker(options?: WorkerOptions): Promise<{ stop(): Promise<void> }>;
+  /** `worker.ts` as a child process; resolves once it printed its ready line. */
+  spawnWorker(env?: NodeJS.ProcessEnv): Promise<ChildWorker>;
+  close(): Promise<void>;
+}
+
+export interface ChildWorker {
+  process: ChildProcess;
+  output(): string;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+}
+
+export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promise<Harness> {
+  // Build the bundle before the server starts, so a first build does not eat into timeouts.
+  await workflowBundlePath();
+  const temporal = await startTemporal();
+  const emulator = await startEmulator({ stepMs: 5, pingIntervalMs: 500, ...emulatorOptions });
+  const arkor = new ArkorClient({
+    baseUrl: emulator.url,
+    token: emulator.token,
+    scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
+  });
+  const taskQueue = `test-${randomUUID()}`;
+  const recordFile = join(mkdtempSync(join(tmpdir(), 'arkor-temporal-')), 'records.jsonl');
+  process.env.ARKOR_TEST_RECORD_FILE = recordFile;
+  const service = new TrainingService(temporal.client, { taskQueue });
+  const running = new Set<{ stop(): Promise<void> }>();
+  const children = new Set<ChildWorker>();
+
+  return {
+    temporal,
+    emulator,
+    arkor,
+    service,
+    taskQueue,
+    recordFile,
+    async startWorker(options = {}) {
+      const workers: TrainingWorkers = await createTrainingWorkers({
+        connection: temporal.nativeConnection,
+        namespace: temporal.namespace,
+        taskQueue,
+        maxStreams: options.maxStreams ?? 50,
+        maxActivities: options.maxActivities ?? 20,
+        shutdownGraceMs: 1000,
+        deps: {
+          arkor,
+          callbackSets: await loadCallbackSets(recordingCallbacksModule),
+          env: process.env,
+          stream: { ...testStreamSettings, ...options.stream },
+        },
+      });
+      const done = workers.run();
+      const handle = {
+        async stop() {
+          workers.shutdown();
+          await done;
+          running.delete(handle);
+        },
+      };
+      running.add(handle);
+      return handle;
+    },
+    async spawnWorker(env = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker.ts')], {
+        cwd: root,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_NAMESPACE: temporal.namespace,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          ARKOR_CLOUD_API_URL: emulator.url,
+          ARKOR_TOKEN: emulator.token,
+          ARKOR_ORG_SLUG: emulator.orgSlug,
+          ARKOR_PROJECT_SLUG: emulator.projectSlug,
+          ARKOR_CALLBACKS_MODULE: recordingCallbacksModule,
+          ARKOR_TEST_RECORD_FILE: recordFile,
+          ARKOR_LOG_BATCH_MAX_EVENTS: String(testStreamSettings.logBatchMaxEvents),
+          ARKOR_LOG_BATCH_MAX_DELAY_MS: String(testStreamSettings.logBatchMaxDelayMs),
+          ARKOR_STREAM_IDLE_TIMEOUT_MS: String(testStreamSettings.idleTimeoutMs),
+          ARKOR_SHUTDOWN_GRACE_MS: '1000',
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+      await new Promise<void>((resolveReady, reject) => {
+        const lines = createInterface({ input: child.stdout });
+        lines.on('line', (line) => {
+          output += `${line}\n`;
+          if (line.startsWith('worker ready')) resolveReady();
+        });
+        child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
+      });
+      const worker: ChildWorker = {
+        process: child,
+        output: () => output,
+        async kill() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+          children.delete(worker);
+        },
+      };
+      children.add(worker);
+      return worker;
+    },
+    async close() {
+      for (const child of [...children]) await child.kill();
+      for (const worker of [...running]) await worker.stop();
+      await emulator.close();
+      await temporal.close();
+    },
+  };
+}
+
+/** A valid input for the emulator; override what the test is about. */
+export function trainingInput(
+  overrides: Omit<Partial<TrainingRunInput>, 'trainer'> & { trainer?: Partial<TrainingRunInput['trainer']> } = {},
+): TrainingRunInput {
+  const { trainer, ...rest } = overrides;
+  return {
+    ...rest,
+    trainer: {
+      name: 'test-run',
+      model: 'unsloth/gemma-4-E4B-it',
+      dataset: { type: 'huggingface', name: 'arkor/demo' },
+      maxSteps: 30,
+      loggingSteps: 1,
+      evalSteps: 10,
+      saveSteps: 10,
+      ...trainer,
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined); fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Callback sets for the integration tests. Every call appends one JSON line to the file named by
+ * ARKOR_TEST_RECORD_FILE, so tests can count side effects across worker processes (a killed
+ * worker's calls included) and read them back with `readRecords`.
+ */
+import { appendFileSync } from 'node:fs';
+import { defineCallbacks, stopRun, type CallbackContext, type TrainingCallbacks } from '../../activities/user-callbacks.js';
+
+import type { CallbackRecord } from './records.js';
+
+
+function record(callback: string, context: CallbackContext, extra: Partial<CallbackRecord> = {}): void {
+  const file = process.env.ARKOR_TEST_RECORD_FILE;
+  if (!file) return;
+  const line: CallbackRecord = {
+    callback,
+    key: context.idempotencyKey,
+    ...(context.eventId === undefined ? {} : { eventId: context.eventId }),
+    attempt: context.attempt,
+    pid: process.pid,
+    at: Date.now(),
+    ...extra,
+  };
+  appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
+
+const recordAll = {
+  onStarted: ({ job, context }) => record('onStarted', context, { status: job.status }),
+  onLog: ({ step, loss, evalLoss, context }) => record('onLog', context, { step, loss, evalLoss }),
+  onCheckpoint: ({ step, context }) => record('onCheckpoint', context, { step }),
+  onCompleted: ({ job, artifacts, context }) => record('onCompleted', context, { status: job.status, artifacts: artifacts.length }),
+  onFailed: ({ job, error, context }) => record('onFailed', context, { status: job.status, error }),
+} satisfies TrainingCallbacks;
+
+export default defineCallbacks(recordAll);
+
+/** onCheckpoint throws on its first two attempts, then succeeds. */
+export const flaky = defineCallbacks({
+  ...recordAll,
+  onCheckpoint: ({ step, context }) => {
+    record('onCheckpoint', context, { step });
+    if (context.attempt <= 2) throw new Error(`flaky checkpoint handler, attempt ${context.attempt}`);
+  },
+});
+
+/** onStarted always throws. */
+export const broken = defineCallbacks({
+  ...recordAll,
+  onStarted: ({ job, context }) => {
+    record('onStarted', context, { status: job.status });
+    throw new Error('onStarted is broken');
+  },
+});
+
+/** Asks to stop the run at the first checkpoint. */
+export const stopAtCheckpoint = defineCallbacks({
+  ...recordAll,
+  onCheckpoint: ({ step, context }) => {
+    record('onCheckpoint', context, { step });
+    return stopRun(`checkpoint ${step} is good enough`);
+  },
+});
+
+/** Slow callbacks, to hold callback slots while streams keep flowing. */
+export const slow = defineCallbacks({
+  ...recordAll,
+  onLog: async ({ step, loss, evalLoss, context }) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    record('onLog', context, { step, loss, evalLoss });
+  },
+});

@@ -1,0 +1,54 @@
+/**
+ * The worker process: `npm run worker`. Temporal settings from envconfig, Arkor settings from
+ * the environment or the Arkor credentials files, secrets from its own environment, callbacks
+ * from ARKOR_CALLBACKS_MODULE. SIGINT/SIGTERM shut it down gracefully (ARKOR_SHUTDOWN_GRACE_MS).
+ */
+import { ArkorClient, resolveArkorConnection } from './arkor/index.js';
+import { loadCallbackSets } from './activities/user-callbacks.js';
+import { connectWorker, loadTemporalSettings } from './service/connection.js';
+import { loadWorkerSettings } from './worker/config.js';
+import { createTrainingWorkers } from './worker/create-worker.js';
+import { streamTaskQueue } from './workflows/task-queues.js';
+
+async function main(): Promise<void> {
+  const settings = loadWorkerSettings();
+  const temporal = loadTemporalSettings();
+  const arkor = new ArkorClient(await resolveArkorConnection());
+  const callbackSets = await loadCallbackSets(settings.ARKOR_CALLBACKS_MODULE);
+  const connection = await connectWorker(temporal);
+  const workers = await createTrainingWorkers({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    queues: settings.ARKOR_WORKER_QUEUES,
+    maxStreams: settings.ARKOR_MAX_STREAMS,
+    maxActivities: settings.ARKOR_MAX_ACTIVITIES,
+    shutdownGraceMs: settings.ARKOR_SHUTDOWN_GRACE_MS,
+    deps: {
+      arkor,
+      callbackSets,
+      env: process.env,
+      stream: {
+        logBatchMaxEvents: settings.ARKOR_LOG_BATCH_MAX_EVENTS,
+        logBatchMaxDelayMs: settings.ARKOR_LOG_BATCH_MAX_DELAY_MS,
+        idleTimeoutMs: settings.ARKOR_STREAM_IDLE_TIMEOUT_MS,
+      },
+    },
+  });
+  // One line that scripts and tests wait for.
+  console.log(
+    `worker ready: namespace=${temporal.namespace} address=${temporal.address} ` +
+      `taskQueue=${settings.TEMPORAL_TASK_QUEUE} streamQueue=${streamTaskQueue(settings.TEMPORAL_TASK_QUEUE)} ` +
+      `callbackSets=${[...callbackSets.keys()].join(',')}`,
+  );
+  try {
+    await workers.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

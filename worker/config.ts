@@ -1,0 +1,36 @@
+/**
+ * Worker settings from the environment, validated at start so that a typo fails the deploy
+ * rather than a run. Temporal connection settings are not here: they come from envconfig.
+ */
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
+
+const count = z.coerce.number().int().positive();
+const ms = z.coerce.number().int().positive();
+
+const workerEnvSchema = z.object({
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  /** Module exporting callback sets (see activities/user-callbacks.ts). */
+  ARKOR_CALLBACKS_MODULE: z.string().min(1).optional(),
+  /** Which queues this process polls: both, or only one (to scale streams and callbacks apart). */
+  ARKOR_WORKER_QUEUES: z.enum(['all', 'main', 'streams']).default('all'),
+  /** Streams (wait activities) this worker follows at once. */
+  ARKOR_MAX_STREAMS: count.default(200),
+  /** Callback and other short activities this worker runs at once. */
+  ARKOR_MAX_ACTIVITIES: count.default(20),
+  ARKOR_LOG_BATCH_MAX_EVENTS: count.default(200),
+  ARKOR_LOG_BATCH_MAX_DELAY_MS: ms.default(1000),
+  ARKOR_STREAM_IDLE_TIMEOUT_MS: ms.default(60_000),
+  /** How long activities get to finish on SIGINT/SIGTERM before they are cancelled. */
+  ARKOR_SHUTDOWN_GRACE_MS: ms.default(10_000),
+});
+
+export type WorkerSettings = z.infer<typeof workerEnvSchema>;
+
+/** Reads the worker settings; throws an error naming every bad variable. */
+export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const result = workerEnvSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new Error(`Invalid worker configuration: ${problems.join('; ')}`);
+}

@@ -1,0 +1,78 @@
+/**
+ * Builds the Temporal workers of one process: the main queue (workflows, submit, callbacks,
+ * cancel) and the stream queue (wait activities), each with its own concurrency limit, so
+ * that hours-long streams never take the slots callbacks need.
+ */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { streamTaskQueue } from '../workflows/task-queues.js';
+import { workflowBundlePath } from './bundle.js';
+
+export interface TrainingWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Which queues to poll. Default `all`. */
+  queues?: 'all' | 'main' | 'streams';
+  /** Streams followed at once. Default 200. */
+  maxStreams?: number;
+  /** Short activities (callbacks, submit, cancel) at once. Default 20. */
+  maxActivities?: number;
+  /** Grace time for activities at shutdown, in ms. Default 10 000. */
+  shutdownGraceMs?: number;
+}
+
+export interface TrainingWorkers {
+  /** Runs until `shutdown()` (or a fatal worker error); resolves once every worker stopped. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createTrainingWorkers(options: TrainingWorkerOptions): Promise<TrainingWorkers> {
+  const queues = options.queues ?? 'all';
+  const common = {
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+  };
+  const workers: Worker[] = [];
+  if (queues !== 'streams') {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: options.taskQueue,
+        workflowBundle: { codePath: await workflowBundlePath() },
+        activities: createActivities(options.deps),
+        maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
+      }),
+    );
+  }
+  if (queues !== 'main') {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: streamTaskQueue(options.taskQueue),
+        activities: createStreamQueueActivities(options.deps),
+        maxConcurrentActivityTaskExecutions: options.maxStreams ?? 200,
+        // Heartbeats carry the cursor and bring back cancellation; a short throttle keeps both
+        // fresh (continue-as-new waits for the stream to acknowledge its cancellation).
+        maxHeartbeatThrottleInterval: '2s',
+        defaultHeartbeatThrottleInterval: '2s',
+      }),
+    );
+  }
+  return {
+    run: async () => {
+      // One worker failing must stop the others, or the process would half-serve its queues.
+      try {
+        await Promise.all(workers.map((worker) => worker.run()));
+      } finally {
+        for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      }
+    },
+    shutdown: () => {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** The workflows a worker registers. */
+export { trainingRun } from './training-run.js';

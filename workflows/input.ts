@@ -1,0 +1,187 @@
+/**
+ * The input of a training run, validated with zod by the client before starting and again by the
+ * workflow on its first task. Pure: imported by workflow code and by the service API.
+ *
+ * Secrets never appear here. A dataset blob token is named by the environment variable that
+ * holds it on the worker (`tokenEnv`); notification targets and deployment keys likewise live
+ * only in the worker's configuration.
+ */
+import { z } from 'zod';
+
+/** The base models Arkor can fine-tune today (the SDK's own list). */
+export const SUPPORTED_MODELS = ['unsloth/gemma-4-E4B-it'] as const;
+
+/** A Temporal duration: milliseconds, or a string such as `500ms`, `30s`, `5m`, `2h`, `1d`. */
+export const durationSchema = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be a duration such as "30s", "5m" or "2h"'),
+]);
+export type DurationInput = z.infer<typeof durationSchema>;
+
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+const datasetSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('huggingface'),
+    name: z.string().min(1),
+    split: z.string().min(1).optional(),
+    subset: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('blob'),
+    url: z.url({ protocol: /^https?$/ }),
+    /** Name of the worker environment variable holding the blob's access token. */
+    tokenEnv: envVarName.optional(),
+  }),
+]);
+
+const positiveInt = z.number().int().positive();
+const positiveNumber = z.number().positive();
+
+/** The Arkor trainer settings: the SDK's `TrainerInput` fields that reach the job config. */
+export const trainerSchema = z.strictObject({
+  /** Job name shown in Arkor; a marker derived from the workflow is appended to it. */
+  name: z.string().min(1).max(120),
+  model: z.enum(SUPPORTED_MODELS, {
+    error: `must be one of the supported models: ${SUPPORTED_MODELS.join(', ')}`,
+  }),
+  dataset: datasetSchema,
+  lora: z
+    .strictObject({
+      r: positiveInt,
+      alpha: positiveInt,
+      maxLength: positiveInt.optional(),
+      loadIn4bit: z.boolean().optional(),
+    })
+    .optional(),
+  maxSteps: positiveInt.optional(),
+  numTrainEpochs: positiveNumber.optional(),
+  learningRate: positiveNumber.optional(),
+  batchSize: positiveInt.optional(),
+  weightDecay: z.number().nonnegative().optional(),
+  optim: z.string().min(1).optional(),
+  lrSchedulerType: z.string().min(1).optional(),
+  warmupSteps: z.number().int().nonnegative().optional(),
+  loggingSteps: positiveInt.optional(),
+  saveSteps: positiveInt.optional(),
+  evalSteps: positiveInt.optional(),
+  trainOnResponsesOnly: z.boolean().optional(),
+  // Forwarded verbatim, as the SDK does: their shape is the backend's to define.
+  datasetFormat: z.record(z.string(), z.unknown()).optional(),
+  datasetSplit: z.unknown().optional(),
+  dryRun: z.boolean().optional(),
+});
+export type TrainerSettings = z.infer<typeof trainerSchema>;
+
+const retrySchema = z.strictObject({
+  /** Attempts including the first; default 5. */
+  maximumAttempts: positiveInt.max(1000).optional(),
+  initialInterval: durationSchema.optional(),
+  maximumInterval: durationSchema.optional(),
+});
+export type RetryInput = z.infer<typeof retrySchema>;
+
+const callbackOptionsSchema = z.strictObject({ retry: retrySchema.optional(), timeout: durationSchema.optional() });
+export type CallbackOptions = z.infer<typeof callbackOptionsSchema>;
+
+export const CALLBACK_NAMES = ['onStarted', 'onLog', 'onCheckpoint', 'onCompleted', 'onFailed'] as const;
+export type CallbackName = (typeof CALLBACK_NAMES)[number];
+
+const callbacksSchema = z.strictObject({
+  /** Export of the worker's callbacks module to use; `default` is its default export. */
+  set: z.string().min(1).default('default'),
+  /**
+   * What a callback that exhausts its retries does to the run: `fail` cancels the backend job
+   * and fails the run; `continue` records the error in the run's status and goes on.
+   */
+  onFailure: z.enum(['fail', 'continue']).default('fail'),
+  /** Defaults for every callback: 5 attempts from 1 s backing off to 30 s, 5 minutes each. */
+  retry: retrySchema.optional(),
+  timeout: durationSchema.optional(),
+  /** Per-callback overrides of `retry` and `timeout`. */
+  overrides: z.partialRecord(z.enum(CALLBACK_NAMES), callbackOptionsSchema).optional(),
+});
+
+const earlyStoppingSchema = z.strictObject({
+  /** Stop when a logged loss is NaN or infinite. Default true. */
+  nonFiniteLoss: z.boolean().default(true),
+  /** Stop when the training loss exceeds `value` at or after `afterStep` (default 0). */
+  lossCeiling: z.strictObject({ value: z.number(), afterStep: z.number().int().nonnegative().default(0) }).optional(),
+  /** Stop when `metric` has not improved by more than `minDelta` for `evaluations` readings. */
+  patience: z
+    .strictObject({
+      metric: z.enum(['loss', 'evalLoss']).default('evalLoss'),
+      evaluations: positiveInt,
+      minDelta: z.number().nonnegative().default(0),
+    })
+    .optional(),
+});
+export type EarlyStoppingRules = z.infer<typeof earlyStoppingSchema>;
+
+const budgetSchema = z.strictObject({
+  /** Stop (and cancel the backend job) once a logged step reaches this number. */
+  maxSteps: positiveInt.optional(),
+  /** Stop once the run has lasted this long since it started. */
+  maxWallTime: durationSchema.optional(),
+});
+
+const streamSchema = z.strictObject({
+  /**
+   * How long the server waits without a heartbeat before it retries the wait activity on
+   * another worker; also bounds how fast a killed worker's stream resumes. Default 30 s.
+   */
+  heartbeatTimeout: durationSchema.optional(),
+});
+
+const continueAsNewSchema = z.strictObject({
+  /**
+   * Continue as new after this many event signals in one run, even if the server does not yet
+   * suggest it. Default 500.
+   */
+  afterSignals: positiveInt.optional(),
+});
+
+/** Internal: the state a run hands to its continuation. Not for users to set. */
+const resumeSchema = z.object({
+  jobId: z.string(),
+  cursor: z.string().optional(),
+  recentEventIds: z.array(z.string()),
+  startedAtMs: z.number(),
+  runNumber: z.number().int().positive(),
+  summary: z.record(z.string(), z.unknown()),
+});
+export type ResumeState = z.infer<typeof resumeSchema>;
+
+export const trainingRunInputSchema = z.strictObject({
+  trainer: trainerSchema,
+  callbacks: callbacksSchema.default({ set: 'default', onFailure: 'fail' }),
+  earlyStopping: earlyStoppingSchema.default({ nonFiniteLoss: true }),
+  budget: budgetSchema.optional(),
+  stream: streamSchema.optional(),
+  continueAsNew: continueAsNewSchema.optional(),
+  /** Free-form labels copied into the run's status (for example the schedule or the team). */
+  labels: z.record(z.string(), z.string()).optional(),
+  resume: resumeSchema.optional(),
+});
+
+/** What a caller passes: defaults may be omitted. */
+export type TrainingRunInput = z.input<typeof trainingRunInputSchema>;
+/** The input after validation, defaults filled in. */
+export type ValidTrainingRunInput = z.output<typeof trainingRunInputSchema>;
+
+/** The input failed validation; `issues` name each field. */
+export class InvalidTrainingInputError extends Error {
+  override readonly name = 'InvalidTrainingInputError';
+  constructor(readonly issues: string[]) {
+    super(`Invalid training run input: ${issues.join('; ')}`);
+  }
+}
+
+/** Validates a run input; throws `InvalidTrainingInputError` naming every bad field. */
+export function parseTrainingRunInput(input: unknown): ValidTrainingRunInput {
+  const result = trainingRunInputSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new InvalidTrainingInputError(
+    result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`),
+  );
+}

@@ -1,0 +1,18 @@
+/**
+ * Messages of the training workflow, shared by the workflow, the wait activity and the client.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { EventBatch } from './events.js';
+import type { RunStatus } from './status.js';
+
+/** Job events from the wait activity, in stream order. The handler only enqueues. */
+export const eventsSignal = defineSignal<[EventBatch]>('arkor.events');
+
+/** Stop the run early: the backend job is cancelled and the run ends `stopped`. */
+export const stopSignal = defineSignal<[{ reason: string }]>('stop');
+
+/** The live state of the run; answered from workflow state, never from the backend. */
+export const statusQuery = defineQuery<RunStatus>('status');
+
+/** Id of the last event the workflow has received: where a resumed stream must start. */
+export const cursorQuery = defineQuery<string | undefined>('cursor');

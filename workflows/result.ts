@@ -1,0 +1,35 @@
+/**
+ * What a finished run reports. A run whose training failed (or whose callback failed under the
+ * `fail` policy) fails the workflow, with this result as the failure's details, so that
+ * Temporal (and a Schedule's pause-on-failure) sees a failure; the CLI prints it either way.
+ */
+import type { RunStatus, StopInfo } from './status.js';
+
+export const RunOutcome = {
+  Completed: 'completed',
+  Failed: 'failed',
+  Stopped: 'stopped',
+  Cancelled: 'cancelled',
+} as const;
+export type RunOutcome = (typeof RunOutcome)[keyof typeof RunOutcome];
+
+export interface RunResult {
+  outcome: RunOutcome;
+  workflowId: string;
+  jobId?: string;
+  /** Why it ended when it did not complete: the stop reason or the failure. */
+  reason?: string;
+  stop?: StopInfo;
+  /** Artifacts of `training.completed` (opaque objects with at least a `pathname`). */
+  artifacts: unknown[];
+  status: RunStatus;
+}
+
+/** Failure types the workflow ends with; the result is in the failure's details. */
+export const RunFailureType = {
+  InvalidInput: 'InvalidInput',
+  TrainingFailed: 'TrainingFailed',
+  CallbackFailed: 'CallbackFailed',
+  StreamFailed: 'StreamFailed',
+  JobCancelledExternally: 'JobCancelledExternally',
+} as const;

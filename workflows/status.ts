@@ -1,0 +1,137 @@
+/**
+ * The live state of a run, as the `status` query returns it and as a continued run inherits it.
+ * Pure and bounded: however long the run, the snapshot stays small (a downsampled loss curve,
+ * the last checkpoints), so it fits in a query answer and in a continue-as-new input.
+ */
+import type { RunEvent } from './events.js';
+import { isFiniteMetric } from './events.js';
+
+export const RunPhase = {
+  Submitting: 'submitting',
+  Queued: 'queued',
+  Running: 'running',
+  Stopping: 'stopping',
+  Completed: 'completed',
+  Failed: 'failed',
+  Stopped: 'stopped',
+  Cancelled: 'cancelled',
+} as const;
+export type RunPhase = (typeof RunPhase)[keyof typeof RunPhase];
+
+/** Who or what ended a run early. */
+export type StopCause = 'rule' | 'budget' | 'directive' | 'signal' | 'callback-failure' | 'cancel';
+
+export interface StopInfo {
+  cause: StopCause;
+  reason: string;
+  /** The step the run had reached when the stop was decided. */
+  atStep: number;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  savedAt: string;
+  artifactCount: number;
+}
+
+export interface CallbackErrorInfo {
+  callback: string;
+  eventIds: string[];
+  message: string;
+}
+
+export interface RunStatus {
+  phase: RunPhase;
+  workflowId: string;
+  name: string;
+  model: string;
+  jobId?: string;
+  /** Latest step seen in a log or checkpoint event. */
+  step: number;
+  maxSteps?: number;
+  latestLoss: number | null;
+  latestEvalLoss: number | null;
+  bestLoss: { value: number; step: number } | null;
+  bestEvalLoss: { value: number; step: number } | null;
+  /** `[step, loss]` pairs, downsampled to at most `LOSS_CURVE_POINTS` points. */
+  lossCurve: Array<[number, number]>;
+  checkpoints: CheckpointInfo[];
+  eventsReceived: number;
+  callbacksRun: number;
+  callbackErrors: CallbackErrorInfo[];
+  /** Events received after the run decided to stop; they reach no callback. */
+  eventsNotDispatched: number;
+  stop?: StopInfo;
+  error?: string;
+  /** Id of the last event the workflow has durably received: where a resumed stream starts. */
+  cursor?: string;
+  startedAt: string;
+  trainingStartedAt?: string;
+  finishedAt?: string;
+  /** 1 for the first run, incremented at each continue-as-new. */
+  runNumber: number;
+  labels?: Record<string, string>;
+}
+
+export const LOSS_CURVE_POINTS = 200;
+const MAX_CHECKPOINTS = 100;
+const MAX_CALLBACK_ERRORS = 20;
+
+/** Appends a point, halving the curve's resolution when it is full so it spans the whole run. */
+export function appendLossPoint(curve: Array<[number, number]>, point: [number, number]): Array<[number, number]> {
+  const next = [...curve, point];
+  if (next.length <= LOSS_CURVE_POINTS) return next;
+  // Keep every other point but always the newest, so the curve's end stays exact.
+  return next.filter((_, index) => index % 2 === 0 || index === next.length - 1);
+}
+
+function keepBest(
+  best: { value: number; step: number } | null,
+  value: number | null,
+  step: number,
+): { value: number; step: number } | null {
+  if (value === null || !Number.isFinite(value)) return best;
+  return best === null || value < best.value ? { value, step } : best;
+}
+
+/** Folds one received event into the status (pure; returns a new object). */
+export function applyEvent(status: RunStatus, event: RunEvent): RunStatus {
+  const payload = event.payload;
+  const next: RunStatus = { ...status, eventsReceived: status.eventsReceived + 1 };
+  switch (payload.type) {
+    case 'training.started':
+      next.phase = status.phase === RunPhase.Queued ? RunPhase.Running : status.phase;
+      next.trainingStartedAt = payload.timestamp;
+      return next;
+    case 'training.log': {
+      next.step = Math.max(status.step, payload.step);
+      if (payload.loss !== null) {
+        next.latestLoss = isFiniteMetric(payload.loss) ? payload.loss : Number.NaN;
+        if (isFiniteMetric(payload.loss)) {
+          next.bestLoss = keepBest(status.bestLoss, payload.loss, payload.step);
+          next.lossCurve = appendLossPoint(status.lossCurve, [payload.step, payload.loss]);
+        }
+      }
+      if (payload.evalLoss !== null) {
+        next.latestEvalLoss = isFiniteMetric(payload.evalLoss) ? payload.evalLoss : Number.NaN;
+        next.bestEvalLoss = keepBest(status.bestEvalLoss, next.latestEvalLoss, payload.step);
+      }
+      return next;
+    }
+    case 'checkpoint.saved':
+      next.step = Math.max(status.step, payload.step);
+      next.checkpoints = [
+        ...status.checkpoints,
+        { step: payload.step, savedAt: payload.timestamp, artifactCount: payload.artifacts?.length ?? 0 },
+      ].slice(-MAX_CHECKPOINTS);
+      return next;
+    case 'training.completed':
+    case 'training.failed':
+      return next;
+  }
+}
+
+/** Records a callback that exhausted its retries under the `continue` policy. */
+export function recordCallbackError(status: RunStatus, error: CallbackErrorInfo): RunStatus {
+  return { ...status, callbackErrors: [...status.callbackErrors, error].slice(-MAX_CALLBACK_ERRORS) };
+}

@@ -1,0 +1,457 @@
+/**
+ * The training run: submit the Arkor job, follow its event stream in one long-running activity,
+ * and run every lifecycle callback as its own activity, in order, exactly once per event.
+ */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { MainActivities, StreamActivities } from '../activities/index.js';
+import type { CallbackOutcome } from '../activities/callbacks.js';
+import type { StreamOutcome } from '../activities/stream.js';
+import type { TrainingJob } from '../arkor/index.js';
+import { callbackActivityOptions } from './callback-options.js';
+import { durationToMs } from './duration.js';
+import type { EventBatch, RunEvent } from './events.js';
+import {
+  type CallbackName,
+  InvalidTrainingInputError,
+  parseTrainingRunInput,
+  type TrainingRunInput,
+  type ValidTrainingRunInput,
+} from './input.js';
+import { cursorQuery, eventsSignal, statusQuery, stopSignal } from './messages.js';
+import { RecentIds } from './recent-ids.js';
+import { type RunResult, RunFailureType, RunOutcome } from './result.js';
+import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
+import { ArkorJobId, ArkorModel, ArkorPhase } from './search-attributes.js';
+import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause } from './status.js';
+import { streamTaskQueue } from './task-queues.js';
+
+const { preflight, submitJob } = proxyActivities<MainActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
+});
+
+// No attempt limit: a backend job left running costs GPU hours, so the cancel is retried until
+// the backend confirms it or reports the job already terminal.
+const { cancelJob } = proxyActivities<MainActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/** Ids remembered for deduplication; far above any redelivery (see RecentIds). */
+const RECENT_ID_CAPACITY = 2000;
+/** Log events handed to one onLog activity at most. */
+const MAX_LOGS_PER_CALLBACK = 1000;
+const DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW = 500;
+
+interface ResumeSummary {
+  status: RunStatus;
+  patience: PatienceState;
+  job: TrainingJob;
+}
+
+interface StopRequest {
+  cause: StopCause;
+  reason: string;
+}
+
+/** Durable Arkor training run. See README "How a run works". */
+export async function trainingRun(rawInput: TrainingRunInput): Promise<RunResult> {
+  let input: ValidTrainingRunInput;
+  try {
+    input = parseTrainingRunInput(rawInput);
+  } catch (error) {
+    if (error instanceof InvalidTrainingInputError) {
+      throw ApplicationFailure.create({ type: RunFailureType.InvalidInput, message: error.message, nonRetryable: true });
+    }
+    throw error;
+  }
+  return new TrainingRun(input).execute();
+}
+
+class TrainingRun {
+  private readonly info = workflowInfo();
+  private status: RunStatus;
+  private patience: PatienceState;
+  private job: TrainingJob | undefined;
+  private readonly recentIds: RecentIds;
+  private readonly queue: RunEvent[] = [];
+  private signalsThisRun = 0;
+  private stopRequest: StopRequest | undefined;
+  private readonly startedAtMs: number;
+  private readonly callbacks: Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
+  private readonly followJob: StreamActivities['followJob'];
+
+  constructor(private readonly input: ValidTrainingRunInput) {
+    const resume = input.resume;
+    const summary = resume?.summary as ResumeSummary | undefined;
+    this.startedAtMs = resume?.startedAtMs ?? Date.now();
+    this.job = summary?.job;
+    this.patience = summary?.patience ?? initialPatience;
+    this.recentIds = new RecentIds(RECENT_ID_CAPACITY, resume?.recentEventIds ?? []);
+    this.status = summary
+      ? { ...summary.status, runNumber: resume?.runNumber ?? 1 }
+      : {
+          phase: RunPhase.Submitting,
+          workflowId: this.info.workflowId,
+          name: input.trainer.name,
+          model: input.trainer.model,
+          step: 0,
+          maxSteps: input.budget?.maxSteps ?? input.trainer.maxSteps,
+          latestLoss: null,
+          latestEvalLoss: null,
+          bestLoss: null,
+          bestEvalLoss: null,
+          lossCurve: [],
+          checkpoints: [],
+          eventsReceived: 0,
+          callbacksRun: 0,
+          callbackErrors: [],
+          eventsNotDispatched: 0,
+          startedAt: new Date(this.startedAtMs).toISOString(),
+          runNumber: 1,
+          ...(input.labels ? { labels: input.labels } : {}),
+        };
+    if (resume?.cursor !== undefined) this.status.cursor = resume.cursor;
+
+    this.callbacks = {
+      onStarted: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onStarted')).onStarted,
+      onLog: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onLog')).onLog,
+      onCheckpoint: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onCheckpoint')).onCheckpoint,
+      onCompleted: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onCompleted')).onCompleted,
+      onFailed: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onFailed')).onFailed,
+    } as Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
+
+    this.followJob = proxyActivities<StreamActivities>({
+      taskQueue: streamTaskQueue(this.info.taskQueue),
+      // The stream lasts as long as training; liveness is the heartbeat's job, not this timeout.
+      startToCloseTimeout: '30d',
+      heartbeatTimeout: input.stream?.heartbeatTimeout ?? '30s',
+      // Continue-as-new must know that no signal is still on its way, so wait for the activity
+      // to acknowledge its cancellation instead of abandoning it.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
+    }).followJob;
+
+    setHandler(statusQuery, () => this.status);
+    setHandler(cursorQuery, () => this.status.cursor);
+    setHandler(eventsSignal, (batch) => this.receive(batch));
+    setHandler(stopSignal, ({ reason }) => this.requestStop('signal', reason));
+  }
+
+  async execute(): Promise<RunResult> {
+    upsertSearchAttributes([{ key: ArkorModel, value: this.input.trainer.model }]);
+    try {
+      if (!this.job) await this.submit();
+      this.armWallTimeBudget();
+      return await this.follow();
+    } catch (error) {
+      if (isCancellation(error)) {
+        await CancellationScope.nonCancellable(async () => {
+          await this.cancelBackendJob('workflow cancelled');
+          this.setPhase(RunPhase.Cancelled);
+          this.status = { ...this.status, stop: this.stopInfo('cancel', 'workflow cancelled') };
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** Enqueues new events only; handlers never run activities (see `follow`). */
+  private receive({ events }: EventBatch): void {
+    this.signalsThisRun++;
+    for (const event of events) {
+      if (event.id !== undefined) {
+        if (!this.recentIds.add(event.id)) continue;
+        this.status.cursor = event.id;
+      }
+      if (this.stopRequest) this.status.eventsNotDispatched++;
+      else this.queue.push(event);
+    }
+  }
+
+  private requestStop(cause: StopCause, reason: string): void {
+    this.stopRequest ??= { cause, reason };
+  }
+
+  private async submit(): Promise<void> {
+    this.setPhase(RunPhase.Submitting);
+    await preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
+    // Not cancellable: a cancel that abandoned a create in flight could leave an untracked job.
+    // Once the job exists, a pending cancellation is honoured by cancelling it.
+    const { job } = await CancellationScope.nonCancellable(() =>
+      submitJob({ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }),
+    );
+    this.job = job;
+    this.status = { ...this.status, jobId: job.id };
+    upsertSearchAttributes([{ key: ArkorJobId, value: job.id }]);
+    this.setPhase(RunPhase.Queued);
+  }
+
+  private armWallTimeBudget(): void {
+    const budget = this.input.budget?.maxWallTime;
+    if (budget === undefined) return;
+    const remaining = Math.max(1, durationToMs(budget) - (Date.now() - this.startedAtMs));
+    void CancellationScope.cancellable(() => sleep(remaining)).then(
+      () => this.requestStop('budget', `wall-time budget of ${budget} reached`),
+      () => undefined,
+    );
+  }
+
+  private async follow(): Promise<RunResult> {
+    const jobId = this.requireJob().id;
+    const streamScope = new CancellationScope();
+    // Settled by the stream activity; read through a holder because TypeScript cannot see
+    // the assignment from inside the promise callbacks.
+    const stream: { settled?: { outcome?: StreamOutcome; error?: unknown } } = {};
+    const streamDone = streamScope
+      .run(() => this.followJob({ jobId, ...(this.status.cursor === undefined ? {} : { cursor: this.status.cursor }) }))
+      .then(
+        (outcome) => void (stream.settled = { outcome }),
+        (error: unknown) => void (stream.settled = { error }),
+      );
+    const settledOutcome = (): StreamOutcome | undefined => stream.settled?.outcome;
+    const signalsBeforeContinue = this.input.continueAsNew?.afterSignals ?? DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW;
+    const continueAsNewDue = () => workflowInfo().continueAsNewSuggested || this.signalsThisRun >= signalsBeforeContinue;
+
+    for (;;) {
+      await condition(() => this.queue.length > 0 || !!stream.settled || !!this.stopRequest || continueAsNewDue());
+      // A stop that arrives once training has ended is moot: finish normally instead.
+      if (this.stopRequest && !stream.settled?.outcome) {
+        return this.stopEarly(this.stopRequest, streamScope, streamDone);
+      }
+      if (this.queue.length > 0) {
+        await this.dispatchNext();
+        continue;
+      }
+      if (stream.settled?.outcome) return this.finish(stream.settled.outcome);
+      if (stream.settled) throw this.streamFailure(stream.settled.error);
+      // Continue-as-new: stop the stream first, so every event it signalled is in this run.
+      streamScope.cancel();
+      await streamDone;
+      if (settledOutcome()) continue;
+      while (this.queue.length > 0 && !this.stopRequest) await this.dispatchNext();
+      if (this.stopRequest) continue;
+      await condition(allHandlersFinished);
+      return this.continueAsNew();
+    }
+  }
+
+  /** Dispatches the next queued event, or all consecutive queued log events as one batch. */
+  private async dispatchNext(): Promise<void> {
+    const head = this.queue[0];
+    if (!head) return;
+    let outcome: CallbackOutcome;
+    if (head.payload.type === 'training.log') {
+      let count = 0;
+      while (count < this.queue.length && count < MAX_LOGS_PER_CALLBACK && this.queue[count]?.payload.type === 'training.log') {
+        count++;
+      }
+      const events = this.queue.splice(0, count);
+      for (const event of events) this.observeLog(event);
+      outcome = await this.runCallback('onLog', { events }, events);
+    } else {
+      this.queue.shift();
+      this.status = applyEvent(this.status, head);
+      if (head.payload.type === 'training.started') {
+        this.patchJob({ status: 'running', startedAt: head.payload.timestamp });
+        this.setPhase(RunPhase.Running);
+        outcome = await this.runCallback('onStarted', { event: head }, [head]);
+      } else if (head.payload.type === 'checkpoint.saved') {
+        outcome = await this.runCallback('onCheckpoint', { event: head }, [head]);
+      } else {
+        // Terminal events are the wait activity's result, never signalled.
+        log.warn('Ignoring an unexpected signalled event', { type: head.payload.type });
+        return;
+      }
+    }
+    if (outcome.stop) this.requestStop('directive', outcome.stop.reason);
+  }
+
+  /** Folds a log event into the status and evaluates the early-stopping rules on it. */
+  private observeLog(event: RunEvent): void {
+    const payload = event.payload;
+    if (payload.type !== 'training.log') return;
+    this.status = applyEvent(this.status, event);
+    const verdict = evaluateRules(this.input.earlyStopping, this.input.budget?.maxSteps, payload, this.patience);
+    this.patience = verdict.patience;
+    if (verdict.stop && verdict.cause && verdict.reason) this.requestStop(verdict.cause, verdict.reason);
+  }
+
+  private async runCallback(name: CallbackName, args: object, events: RunEvent[]): Promise<CallbackOutcome> {
+    try {
+      const outcome = await this.callbacks[name]({
+        set: this.input.callbacks.set,
+        workflowId: this.info.workflowId,
+        job: this.requireJob(),
+        ...args,
+      });
+      this.status = { ...this.status, callbacksRun: this.status.callbacksRun + 1 };
+      return outcome;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const message = `${name} failed after its retries: ${failureMessage(error)}`;
+      if (this.input.callbacks.onFailure === 'continue') {
+        log.warn('Callback failed; continuing as the run policy says', { callback: name, message });
+        this.status = recordCallbackError(this.status, {
+          callback: name,
+          eventIds: events.flatMap((event) => (event.id === undefined ? [] : [event.id])),
+          message,
+        });
+        return { called: false };
+      }
+      // The run cannot go on without its callbacks: stop the GPU job, then fail the run.
+      await this.cancelBackendJob(message);
+      this.setPhase(RunPhase.Failed);
+      this.status = { ...this.status, stop: this.stopInfo('callback-failure', message), error: message };
+      throw ApplicationFailure.create({
+        type: RunFailureType.CallbackFailed,
+        message,
+        nonRetryable: true,
+        details: [this.result(RunOutcome.Failed, message)],
+      });
+    }
+  }
+
+  private async stopEarly(request: StopRequest, streamScope: CancellationScope, streamDone: Promise<void>): Promise<RunResult> {
+    this.setPhase(RunPhase.Stopping);
+    this.status = { ...this.status, stop: this.stopInfo(request.cause, request.reason) };
+    this.status.eventsNotDispatched += this.queue.splice(0).length;
+    streamScope.cancel();
+    await this.cancelBackendJob(request.reason);
+    await streamDone;
+    this.setPhase(RunPhase.Stopped);
+    return this.result(RunOutcome.Stopped, request.reason);
+  }
+
+  private async finish(outcome: StreamOutcome): Promise<RunResult> {
+    const terminal = outcome.kind === 'terminal' ? outcome.event : undefined;
+    const status =
+      outcome.kind === 'ended' ? outcome.status : outcome.event.payload.type === 'training.completed' ? 'completed' : 'failed';
+    const timestamp = terminal?.payload.timestamp ?? new Date().toISOString();
+    if (status === 'completed') {
+      const artifacts = terminal?.payload.type === 'training.completed' ? terminal.payload.artifacts : [];
+      this.patchJob({ status: 'completed', completedAt: timestamp });
+      this.setPhase(RunPhase.Completed);
+      await this.runCallback('onCompleted', { artifacts, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
+      return this.result(RunOutcome.Completed, undefined, artifacts);
+    }
+    if (status === 'failed') {
+      const error =
+        terminal?.payload.type === 'training.failed'
+          ? terminal.payload.error
+          : (outcome.kind === 'ended' ? outcome.error : null) ?? 'training failed';
+      this.patchJob({ status: 'failed', completedAt: timestamp, error });
+      this.setPhase(RunPhase.Failed);
+      this.status = { ...this.status, error };
+      await this.runCallback('onFailed', { error, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
+      throw ApplicationFailure.create({
+        type: RunFailureType.TrainingFailed,
+        message: `Training failed: ${error}`,
+        nonRetryable: true,
+        details: [this.result(RunOutcome.Failed, error)],
+      });
+    }
+    // Cancelled by someone else (the Arkor UI, another tool): neither onCompleted nor onFailed.
+    const reason = `the backend job was ${status} outside this run`;
+    this.setPhase(RunPhase.Cancelled);
+    this.status = { ...this.status, error: reason };
+    throw ApplicationFailure.create({
+      type: RunFailureType.JobCancelledExternally,
+      message: reason,
+      nonRetryable: true,
+      details: [this.result(RunOutcome.Cancelled, reason)],
+    });
+  }
+
+  private streamFailure(error: unknown): ApplicationFailure {
+    const message = `Following the job's events failed: ${failureMessage(error)}`;
+    this.setPhase(RunPhase.Failed);
+    this.status = { ...this.status, error: message };
+    return ApplicationFailure.create({
+      type: RunFailureType.StreamFailed,
+      message,
+      nonRetryable: true,
+      details: [this.result(RunOutcome.Failed, message)],
+    });
+  }
+
+  private async cancelBackendJob(reason: string): Promise<void> {
+    if (!this.job) return;
+    const jobId = this.job.id;
+    const { status } = await CancellationScope.nonCancellable(() => cancelJob({ jobId, reason }));
+    this.patchJob({ status });
+  }
+
+  private async continueAsNew(): Promise<never> {
+    const resume = {
+      jobId: this.requireJob().id,
+      ...(this.status.cursor === undefined ? {} : { cursor: this.status.cursor }),
+      recentEventIds: this.recentIds.toArray(),
+      startedAtMs: this.startedAtMs,
+      runNumber: this.status.runNumber + 1,
+      summary: { status: this.status, patience: this.patience, job: this.requireJob() } satisfies ResumeSummary,
+    };
+    log.info('Continuing as new', { runNumber: resume.runNumber, cursor: resume.cursor });
+    return continueAsNew<typeof trainingRun>({ ...this.input, resume });
+  }
+
+  private setPhase(phase: RunStatus['phase']): void {
+    this.status = {
+      ...this.status,
+      phase,
+      ...(isFinal(phase) ? { finishedAt: new Date().toISOString() } : {}),
+    };
+    upsertSearchAttributes([{ key: ArkorPhase, value: phase }]);
+  }
+
+  private patchJob(patch: Partial<TrainingJob>): void {
+    // Like the SDK, a status change replaces the snapshot rather than mutating it.
+    if (this.job) this.job = { ...this.job, ...patch };
+  }
+
+  private requireJob(): TrainingJob {
+    if (!this.job) throw new Error('No job has been submitted');
+    return this.job;
+  }
+
+  private stopInfo(cause: StopCause, reason: string) {
+    return { cause, reason, atStep: this.status.step };
+  }
+
+  private result(outcome: RunOutcome, reason?: string, artifacts: unknown[] = []): RunResult {
+    return {
+      outcome,
+      workflowId: this.info.workflowId,
+      ...(this.job ? { jobId: this.job.id } : {}),
+      ...(reason === undefined ? {} : { reason }),
+      ...(this.status.stop ? { stop: this.status.stop } : {}),
+      artifacts,
+      status: this.status,
+    };
+  }
+}
+
+function isFinal(phase: RunStatus['phase']): boolean {
+  return phase === RunPhase.Completed || phase === RunPhase.Failed || phase === RunPhase.Stopped || phase === RunPhase.Cancelled;
+}
+
+/** The innermost message of an activity failure (the user's error, not the wrapper's). */
+function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
