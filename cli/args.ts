@@ -1,0 +1,117 @@
+/**
+ * Turns argv into a typed command with `node:util` `parseArgs`, rejecting unknown commands,
+ * unknown flags, flags another command owns, missing and extra arguments.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.js';
+
+export const CommandName = {
+  Start: 'start',
+  Status: 'status',
+  Watch: 'watch',
+  Stop: 'stop',
+  Cancel: 'cancel',
+} as const;
+export type CommandName = (typeof CommandName)[keyof typeof CommandName];
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'start'; configPath: string; workflowId?: string; watch: boolean; wait: boolean; json: boolean }
+  | { kind: 'status'; workflowId: string; json: boolean }
+  | { kind: 'watch'; workflowId: string }
+  | { kind: 'stop'; workflowId: string; reason: string }
+  | { kind: 'cancel'; workflowId: string };
+
+/** The parsed command line. */
+export interface CliArgs {
+  command: Command;
+  /** `--task-queue`; undefined when not given (the environment or the default applies). */
+  taskQueue?: string;
+}
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+  'task-queue': { type: 'string' },
+  config: { type: 'string' },
+  'workflow-id': { type: 'string' },
+  watch: { type: 'boolean' },
+  wait: { type: 'boolean' },
+  json: { type: 'boolean' },
+  reason: { type: 'string' },
+} as const;
+type OptionName = keyof typeof options;
+
+const GLOBAL_OPTIONS: readonly OptionName[] = ['help', 'task-queue'];
+
+/** The flags each command accepts besides the global ones. */
+const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
+  start: ['config', 'workflow-id', 'watch', 'wait', 'json'],
+  status: ['json'],
+  watch: [],
+  stop: ['reason'],
+  cancel: [],
+};
+
+function isCommandName(value: string): value is CommandName {
+  return Object.hasOwn(COMMAND_OPTIONS, value);
+}
+
+/** Parses `argv` (without the node and script paths). Throws `UsageError`. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs reports unknown flags and missing values as TypeErrors with readable messages.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const taskQueue = values['task-queue'];
+  if (taskQueue !== undefined && taskQueue.trim() === '') throw new UsageError('--task-queue must not be empty');
+  const global = taskQueue === undefined ? {} : { taskQueue };
+
+  const [name, ...rest] = positionals;
+  if (values.help || name === undefined || name === 'help') return { command: { kind: 'help' }, ...global };
+  if (!isCommandName(name)) throw new UsageError(`unknown command "${name}"`);
+
+  const allowed = new Set<OptionName>([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[name]]);
+  for (const key of Object.keys(values) as OptionName[]) {
+    if (!allowed.has(key)) throw new UsageError(`"${name}" does not take --${key}`);
+  }
+
+  if (name === 'start') {
+    if (rest.length > 0) throw new UsageError(`"start" takes no arguments (got "${rest.join(' ')}"); use --config <file>`);
+    const configPath = values.config;
+    if (configPath === undefined || configPath === '') throw new UsageError('"start" requires --config <file>');
+    const workflowId = values['workflow-id'];
+    if (workflowId !== undefined && workflowId.trim() === '') throw new UsageError('--workflow-id must not be empty');
+    return {
+      command: {
+        kind: 'start',
+        configPath,
+        ...(workflowId === undefined ? {} : { workflowId }),
+        watch: values.watch ?? false,
+        wait: values.wait ?? false,
+        json: values.json ?? false,
+      },
+      ...global,
+    };
+  }
+
+  const [workflowId, ...extra] = rest;
+  if (workflowId === undefined || workflowId.trim() === '') throw new UsageError(`"${name}" requires a <workflow-id>`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(' ')}"`);
+  switch (name) {
+    case 'status':
+      return { command: { kind: 'status', workflowId, json: values.json ?? false }, ...global };
+    case 'watch':
+      return { command: { kind: 'watch', workflowId }, ...global };
+    case 'cancel':
+      return { command: { kind: 'cancel', workflowId }, ...global };
+    case 'stop': {
+      const reason = values.reason?.trim();
+      if (!reason) throw new UsageError('"stop" requires --reason <text>');
+      return { command: { kind: 'stop', workflowId, reason }, ...global };
+    }
+  }
+}

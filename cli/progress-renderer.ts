@@ -1,0 +1,105 @@
+/**
+ * Draws `watch` progress: redrawn in place on a terminal, one line per change otherwise (CI logs
+ * must not fill with carriage returns). New checkpoints get a line of their own either way.
+ */
+import type { RunStatus } from '../workflows/status.js';
+import { formatProgressLine } from './progress.js';
+import { StepRateEstimator } from './step-rate.js';
+import { formatCheckpoint } from './status-view.js';
+
+/** Where rendered text goes (stdout, or stderr when stdout is kept for JSON). */
+export type TextSink = (text: string) => void;
+
+export interface ProgressRenderer {
+  /** Shows a status snapshot taken at `nowMs` (a monotonic clock, for the ETA). */
+  update(status: RunStatus, nowMs: number): void;
+  /** Ends the progress display, leaving the cursor at the start of a fresh line. */
+  finish(): void;
+}
+
+export interface RendererOptions {
+  /** Redraw in place (carriage return + ANSI clear line) instead of one line per change. */
+  tty: boolean;
+  /** Terminal width: a redrawn line longer than this would wrap and break the redraw. */
+  columns?: number;
+}
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+export function createProgressRenderer(write: TextSink, options: RendererOptions): ProgressRenderer {
+  return options.tty ? new TtyRenderer(write, options.columns) : new LineRenderer(write);
+}
+
+/** Tracks what both renderers need: the step rate and which checkpoints were already shown. */
+abstract class BaseRenderer implements ProgressRenderer {
+  private readonly rate = new StepRateEstimator();
+  private readonly shownCheckpoints = new Set<number>();
+  private primed = false;
+
+  constructor(protected readonly write: TextSink) {}
+
+  update(status: RunStatus, nowMs: number): void {
+    this.rate.observe(status.step, nowMs);
+    const fresh = status.checkpoints.filter((checkpoint) => !this.shownCheckpoints.has(checkpoint.step));
+    for (const checkpoint of fresh) this.shownCheckpoints.add(checkpoint.step);
+    const line = formatProgressLine({ ...status, etaSeconds: this.eta(status) });
+    this.draw(
+      fresh.map((checkpoint) => `checkpoint saved: ${formatCheckpoint(checkpoint)}`),
+      line,
+      changeKey(status),
+    );
+    this.primed = true;
+  }
+
+  private eta(status: RunStatus): number | undefined {
+    // Only a running job has a meaningful ETA; a finished one would show a stale estimate.
+    return status.phase === 'running' ? this.rate.etaSeconds(status.step, status.maxSteps) : undefined;
+  }
+
+  protected get hasDrawn(): boolean {
+    return this.primed;
+  }
+
+  protected abstract draw(checkpointLines: string[], progressLine: string, key: string): void;
+  abstract finish(): void;
+}
+
+class TtyRenderer extends BaseRenderer {
+  constructor(
+    write: TextSink,
+    private readonly columns: number | undefined,
+  ) {
+    super(write);
+  }
+
+  protected draw(checkpointLines: string[], progressLine: string): void {
+    let text = '';
+    for (const line of checkpointLines) text += `${CLEAR_LINE}${line}\n`;
+    const fitted = this.columns && this.columns > 1 ? progressLine.slice(0, this.columns - 1) : progressLine;
+    this.write(`${text}${CLEAR_LINE}${fitted}`);
+  }
+
+  finish(): void {
+    if (this.hasDrawn) this.write('\n');
+  }
+}
+
+class LineRenderer extends BaseRenderer {
+  private lastKey: string | undefined;
+
+  protected draw(checkpointLines: string[], progressLine: string, key: string): void {
+    for (const line of checkpointLines) this.write(`${line}\n`);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.write(`${progressLine}\n`);
+  }
+
+  finish(): void {
+    // Every line already ended with a newline.
+  }
+}
+
+/** What counts as a change worth a new log line: the phase, the step or the loss. */
+function changeKey(status: RunStatus): string {
+  return `${status.phase}|${status.step}|${status.latestLoss}|${status.latestEvalLoss}`;
+}
