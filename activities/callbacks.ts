@@ -124,7 +124,7 @@ export function createCallbackActivities(deps: ActivityDeps) {
 
 function isStopDirective(value: unknown): value is { stop: { reason: string } } {
   if (typeof value !== 'object' || value === null || !('stop' in value)) return false;
-  const stop = (value as { stop: unknown }).stop;
+  const stop = value.stop;
   return typeof stop === 'object' && stop !== null && typeof (stop as { reason?: unknown }).reason === 'string';
 }
 

@@ -108,12 +108,13 @@ async function followOnce(
     signal,
     idleTimeoutMs: deps.stream.idleTimeoutMs,
     ...(deps.stream.reconnect ? { policy: deps.stream.reconnect } : {}),
-    onRetry: ({ attempt, delayMs, error }) =>
+    onRetry: ({ attempt, delayMs, error }) => {
       log.warn('Event stream interrupted; reconnecting', {
         attempt,
         delayMs,
         error: error instanceof Error ? error.message : String(error),
-      }),
+      });
+    },
   });
   for await (const item of items) {
     if (item.kind !== 'event') {

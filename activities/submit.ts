@@ -86,7 +86,7 @@ export function redactJob(job: TrainingJob): TrainingJob {
 export function createSubmitActivities(deps: ActivityDeps) {
   return {
     /** Rejects, before anything is submitted, what only the worker can see is wrong. */
-    async preflight(input: PreflightInput): Promise<void> {
+    preflight(input: PreflightInput): Promise<void> {
       const dataset = input.trainer.dataset;
       if (dataset.type === 'blob' && dataset.tokenEnv && !deps.env[dataset.tokenEnv]) {
         throw invalidInput(`trainer.dataset.tokenEnv: the worker has no environment variable ${dataset.tokenEnv}`);
@@ -96,6 +96,7 @@ export function createSubmitActivities(deps: ActivityDeps) {
           `callbacks.set: the worker has no callback set "${input.callbackSet}" (it has: ${[...deps.callbackSets.keys()].join(', ')})`,
         );
       }
+      return Promise.resolve();
     },
 
     async submitJob(input: SubmitJobInput): Promise<SubmittedJob> {

@@ -67,24 +67,24 @@ export type InferArgs = Pick<
 export type InferFn = (args: InferArgs) => Promise<Response>;
 
 export interface TrainingCallbacks {
-  onStarted?(args: { job: TrainingJob; context: CallbackContext }): Awaitable<CallbackReturn>;
-  onLog?(args: LogArgs & { job: TrainingJob; context: CallbackContext }): Awaitable<CallbackReturn>;
+  onStarted?: (args: { job: TrainingJob; context: CallbackContext }) => Awaitable<CallbackReturn>;
+  onLog?: (args: LogArgs & { job: TrainingJob; context: CallbackContext }) => Awaitable<CallbackReturn>;
   /** When present it receives whole batches and `onLog` is not called. */
-  onLogBatch?(args: {
+  onLogBatch?: (args: {
     events: Array<LogArgs & { eventId?: string; idempotencyKey: string }>;
     job: TrainingJob;
     context: CallbackContext;
-  }): Awaitable<CallbackReturn>;
-  onCheckpoint?(args: {
+  }) => Awaitable<CallbackReturn>;
+  onCheckpoint?: (args: {
     step: number;
     adapter: CheckpointAdapter;
     job: TrainingJob;
     infer: InferFn;
     artifacts: unknown[] | undefined;
     context: CallbackContext;
-  }): Awaitable<CallbackReturn>;
-  onCompleted?(args: { job: TrainingJob; artifacts: unknown[]; context: CallbackContext }): Awaitable<CallbackReturn>;
-  onFailed?(args: { job: TrainingJob; error: string; context: CallbackContext }): Awaitable<CallbackReturn>;
+  }) => Awaitable<CallbackReturn>;
+  onCompleted?: (args: { job: TrainingJob; artifacts: unknown[]; context: CallbackContext }) => Awaitable<CallbackReturn>;
+  onFailed?: (args: { job: TrainingJob; error: string; context: CallbackContext }) => Awaitable<CallbackReturn>;
 }
 
 const CALLBACK_KEYS = ['onStarted', 'onLog', 'onLogBatch', 'onCheckpoint', 'onCompleted', 'onFailed'] as const;

@@ -3,7 +3,7 @@
  * cancel) and the stream queue (wait activities), each with its own concurrency limit, so
  * that hours-long streams never take the slots callbacks need.
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { streamTaskQueue } from '../workflows/task-queues.js';
 import { workflowBundlePath } from './bundle.js';

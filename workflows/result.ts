@@ -28,6 +28,7 @@ export interface RunResult {
 /** Failure types the workflow ends with; the result is in the failure's details. */
 export const RunFailureType = {
   InvalidInput: 'InvalidInput',
+  SubmitFailed: 'SubmitFailed',
   TrainingFailed: 'TrainingFailed',
   CallbackFailed: 'CallbackFailed',
   StreamFailed: 'StreamFailed',

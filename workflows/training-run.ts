@@ -4,6 +4,7 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
@@ -189,12 +190,29 @@ class TrainingRun {
 
   private async submit(): Promise<void> {
     this.setPhase(RunPhase.Submitting);
-    await preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
-    // Not cancellable: a cancel that abandoned a create in flight could leave an untracked job.
-    // Once the job exists, a pending cancellation is honoured by cancelling it.
-    const { job } = await CancellationScope.nonCancellable(() =>
-      submitJob({ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }),
-    );
+    let job: TrainingJob;
+    try {
+      await preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
+      // Not cancellable: a cancel that abandoned a create in flight could leave an untracked
+      // job. Once the job exists, a pending cancellation is honoured by cancelling it.
+      ({ job } = await CancellationScope.nonCancellable(() =>
+        submitJob({ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }),
+      ));
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // Surface the activity's own failure (which names the field or the status), not the
+      // generic "activity task failed" wrapper.
+      const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      const message = `Submitting the job failed: ${failureMessage(error)}`;
+      this.setPhase(RunPhase.Failed);
+      this.status = { ...this.status, error: message };
+      throw ApplicationFailure.create({
+        type: cause?.type ?? RunFailureType.SubmitFailed,
+        message,
+        nonRetryable: true,
+        details: [this.result(RunOutcome.Failed, message)],
+      });
+    }
     this.job = job;
     this.status = { ...this.status, jobId: job.id };
     upsertSearchAttributes([{ key: ArkorJobId, value: job.id }]);

@@ -33,6 +33,11 @@ export const testStreamSettings: StreamSettings = {
 
 export interface WorkerOptions {
   stream?: Partial<StreamSettings>;
+  /** Another Arkor client (for example one with a wrong token). */
+  arkor?: ArkorClient;
+  env?: NodeJS.ProcessEnv;
+  /** Another task queue than the harness's (one process may run one worker per queue). */
+  taskQueue?: string;
   maxStreams?: number;
   maxActivities?: number;
 }
@@ -87,14 +92,14 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
       const workers: TrainingWorkers = await createTrainingWorkers({
         connection: temporal.nativeConnection,
         namespace: temporal.namespace,
-        taskQueue,
+        taskQueue: options.taskQueue ?? taskQueue,
         maxStreams: options.maxStreams ?? 50,
         maxActivities: options.maxActivities ?? 20,
         shutdownGraceMs: 1000,
         deps: {
-          arkor,
+          arkor: options.arkor ?? arkor,
           callbackSets: await loadCallbackSets(recordingCallbacksModule),
-          env: process.env,
+          env: options.env ?? process.env,
           stream: { ...testStreamSettings, ...options.stream },
         },
       });
