@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { workflowBundlePath } from '../worker/bundle.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'histories');
+
+// Replaying needs no server: a change to workflow code that would make a running workflow take
+// a different path fails here instead of in production (a non-determinism error).
+describe('recorded histories replay on the current workflow code', () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const files = readdirSync(dir).filter((file) => file.endsWith('.json'));
+
+  it('has recorded histories to replay', () => {
+    assert.ok(files.length >= 3, `expected recorded histories in ${dir}`);
+  });
+
+  for (const file of files) {
+    it(`replays ${file}`, async () => {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+      await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, file);
+    });
+  }
+});
