@@ -28,6 +28,8 @@ export interface StartOptions {
 export interface StartedRun {
   workflowId: string;
   handle: TrainingRunHandle;
+  /** Run id of the first run of the chain this start created; absent when it attached. */
+  firstExecutionRunId?: string;
   /** True when a run with this workflow id already existed and no new run was started. */
   attached: boolean;
 }
@@ -67,7 +69,7 @@ export class TrainingService {
           { key: ArkorPhase, value: 'submitting' },
         ],
       });
-      return { workflowId, handle, attached: false };
+      return { workflowId, handle, firstExecutionRunId: handle.firstExecutionRunId, attached: false };
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
         return { workflowId, handle: this.handle(workflowId), attached: true };

@@ -18,7 +18,7 @@ const logEvent = (step: number): RunEvent => ({
 describe('event batcher', () => {
   it('delivers a full batch at once, in order, and urgent events behind pending logs', async () => {
     const delivered: string[][] = [];
-    const batcher = new EventBatcher(async (events) => void delivered.push(events.map((e) => e.id ?? '?')), { maxEvents: 3, maxDelayMs: 60_000 });
+    const batcher = new EventBatcher((events) => Promise.resolve(void delivered.push(events.map((e) => e.id ?? '?'))), { maxEvents: 3, maxDelayMs: 60_000 });
     for (const step of [1, 2, 3, 4]) await batcher.addLog(logEvent(step));
     assert.deepEqual(delivered, [['1', '2', '3']]);
     await batcher.flush([{ id: 'ckpt', payload: { type: 'checkpoint.saved', timestamp: 't', step: 4 } }]);
@@ -28,7 +28,7 @@ describe('event batcher', () => {
 
   it('delivers a partial batch after the delay', async () => {
     const delivered: RunEvent[][] = [];
-    const batcher = new EventBatcher(async (events) => void delivered.push(events), { maxEvents: 100, maxDelayMs: 20 });
+    const batcher = new EventBatcher((events) => Promise.resolve(void delivered.push(events)), { maxEvents: 100, maxDelayMs: 20 });
     await batcher.addLog(logEvent(1));
     await batcher.addLog(logEvent(2));
     assert.equal(delivered.length, 0);

@@ -118,7 +118,7 @@ describe('how runs end', () => {
       workflowId: `raw-bad-input-${Date.now()}`,
       args: [{ trainer: { name: 'raw', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'ftp' } } }],
     });
-    const error = await handle.result().catch((e: unknown) => e);
+    const error: unknown = await handle.result().catch((e: unknown) => e);
     assert.ok(error instanceof WorkflowFailedError);
     assert.ok(error.cause instanceof ApplicationFailure);
     assert.equal(error.cause.type, 'InvalidInput');
