@@ -1,0 +1,176 @@
+/**
+ * `npm run dev [-- <config.json>]`: one command for a whole training run on a fresh machine.
+ *
+ * Starts what is not already running — the Temporal dev server (persistent database in .data/,
+ * Web UI), the Arkor emulator (unless ARKOR_CLOUD_API_URL points at a real cloud-api), a worker —
+ * then runs the demo training from examples/train.json and shows its progress. Afterwards the
+ * services stay up for exploring the Web UI until Ctrl-C; with CI=true everything stops and the
+ * exit code says whether the run completed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { ArkorClient, resolveArkorConnection, type ArkorConnection } from '../arkor/index.js';
+import { loadCallbackSets } from '../activities/user-callbacks.js';
+import { defaultStreamSettings } from '../activities/index.js';
+import { loadRunConfig } from '../cli/config.js';
+import { createProgressRenderer } from '../cli/progress-renderer.js';
+import { formatOutcome } from '../cli/outcome-view.js';
+import { watchRun } from '../cli/watch-run.js';
+import { startEmulator } from '../emulator/index.js';
+import { connectWorker, loadTemporalSettings, TrainingService, type TemporalSettings } from '../service/index.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createTrainingWorkers } from '../worker/create-worker.js';
+import { devServerArgs } from './dev-server.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+import { ensureTemporalCli } from './temporal-cli.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ci = process.env.CI === 'true';
+const say = (line: string): void => void process.stderr.write(`▸ ${line}\n`);
+
+type Cleanup = () => Promise<void>;
+const cleanups: Cleanup[] = [];
+
+async function shutdown(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+}
+
+async function tryConnect(settings: TemporalSettings, timeoutMs: number): Promise<Client | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      return new Client({ connection, namespace: settings.namespace });
+    } catch {
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+function stopChild(child: ChildProcess): Cleanup {
+  return () =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGINT');
+    });
+}
+
+/** The running Temporal server, or a dev server started for this session. */
+async function temporalServer(configured: TemporalSettings): Promise<{ client: Client; uiUrl: string; settings: TemporalSettings }> {
+  const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
+  const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
+  // Without TEMPORAL_ADDRESS (or a profile naming one) the server is the local dev server.
+  const address = process.env.TEMPORAL_ADDRESS ? configured.address : `127.0.0.1:${port}`;
+  const settings = { ...configured, address, connectionOptions: { ...configured.connectionOptions, address } };
+  const running = await tryConnect(settings, 500);
+  if (running) {
+    say(`Temporal: using the server at ${settings.address}`);
+    return { client: running, uiUrl: `http://127.0.0.1:${uiPort}`, settings };
+  }
+  if (process.env.TEMPORAL_ADDRESS) throw new Error(`Cannot reach the Temporal server at TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}.`);
+  const binary = await ensureTemporalCli();
+  const dataDir = process.env.ARKOR_DEV_DATA_DIR ?? join(root, '.data');
+  mkdirSync(dataDir, { recursive: true });
+  say(`Temporal: starting the dev server on ${address} (data in ${join(dataDir, 'temporal.db')})`);
+  // Its own log goes to a file: the terminal is for the run's progress.
+  const logFile = openSync(join(dataDir, 'temporal.log'), 'a');
+  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }), {
+    stdio: ['ignore', logFile, logFile],
+  });
+  cleanups.push(stopChild(child));
+  const client = await tryConnect(settings, 60_000);
+  if (!client) throw new Error(`The Temporal dev server did not come up on ${address} (its log: ${join(dataDir, 'temporal.log')}).`);
+  return { client, uiUrl: `http://127.0.0.1:${uiPort}`, settings };
+}
+
+/** The real cloud-api when ARKOR_CLOUD_API_URL is set, otherwise an emulator for this session. */
+async function arkorBackend(): Promise<ArkorConnection> {
+  if (process.env.ARKOR_CLOUD_API_URL !== undefined) {
+    const connection = await resolveArkorConnection();
+    say(`Arkor: ${connection.baseUrl} (org ${connection.scope.orgSlug}, project ${connection.scope.projectSlug})`);
+    return connection;
+  }
+  const emulator = await startEmulator({ stepMs: Number(process.env.DEV_STEP_MS ?? 40) });
+  cleanups.push(() => emulator.close());
+  say(`Arkor: emulator at ${emulator.url} (set ARKOR_CLOUD_API_URL to use the real cloud-api)`);
+  return { baseUrl: emulator.url, token: emulator.token, scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug } };
+}
+
+async function main(): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const configPath = process.argv[2] ?? join(root, 'examples', 'train.json');
+  const input = await loadRunConfig(configPath);
+  const { client, uiUrl, settings } = await temporalServer(loadTemporalSettings());
+  const added = await ensureSearchAttributes(client, settings.namespace);
+  if (added.length > 0) say(`Temporal: registered search attributes ${added.join(', ')}`);
+
+  const arkor = new ArkorClient(await arkorBackend());
+  const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? 'arkor-dev';
+  const connection = await connectWorker(settings);
+  const workers = await createTrainingWorkers({
+    connection,
+    namespace: settings.namespace,
+    taskQueue,
+    shutdownGraceMs: 2000,
+    deps: {
+      arkor,
+      callbackSets: await loadCallbackSets(process.env.ARKOR_CALLBACKS_MODULE),
+      env: process.env,
+      stream: { ...defaultStreamSettings, logBatchMaxDelayMs: 250 },
+    },
+  });
+  const workersDone = workers.run();
+  cleanups.push(async () => {
+    workers.shutdown();
+    await workersDone;
+    await connection.close();
+  });
+  say(`Worker: polling ${taskQueue}`);
+
+  const service = new TrainingService(client, { taskQueue });
+  const { workflowId } = await service.start(input, { workflowId: `dev-${input.trainer.name}-${Date.now()}` });
+  const runUrl = `${uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+  say(`Run: ${workflowId}  ${runUrl}`);
+
+  const renderer = createProgressRenderer((text) => void process.stdout.write(text), {
+    tty: process.stdout.isTTY === true,
+    ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
+  });
+  const result = await watchRun(service, workflowId, renderer, { diagnostics: (text) => void process.stderr.write(text) });
+  process.stdout.write(formatOutcome(result));
+  say(`Temporal Web UI: ${runUrl}`);
+
+  exitCode = result.outcome === 'completed' ? 0 : 1;
+  if (!ci) {
+    say('Everything is still running for you to explore. Press Ctrl-C to stop.');
+    await new Promise<never>(() => undefined);
+  }
+  return exitCode;
+}
+
+/** Set once the run has ended: Ctrl-C after that is the normal way out. */
+let exitCode: number | undefined;
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say('Stopping...');
+    void shutdown().then(() => process.exit(exitCode ?? 130));
+  });
+}
+
+main()
+  .then(async (code) => {
+    await shutdown();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    await shutdown();
+    process.exit(1);
+  });
