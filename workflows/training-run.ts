@@ -37,7 +37,7 @@ import { RecentIds } from './recent-ids.js';
 import { type RunResult, RunFailureType, RunOutcome } from './result.js';
 import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
 import { ArkorJobId, ArkorModel, ArkorPhase } from './search-attributes.js';
-import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause } from './status.js';
+import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause, type StopInfo } from './status.js';
 import { streamTaskQueue } from './task-queues.js';
 
 const { preflight, submitJob } = proxyActivities<MainActivities>({
@@ -64,11 +64,6 @@ interface ResumeSummary {
   job: TrainingJob;
 }
 
-interface StopRequest {
-  cause: StopCause;
-  reason: string;
-}
-
 /** Durable Arkor training run. See README "How a run works". */
 export async function trainingRun(rawInput: TrainingRunInput): Promise<RunResult> {
   let input: ValidTrainingRunInput;
@@ -91,7 +86,7 @@ class TrainingRun {
   private readonly recentIds: RecentIds;
   private readonly queue: RunEvent[] = [];
   private signalsThisRun = 0;
-  private stopRequest: StopRequest | undefined;
+  private stopRequest: StopInfo | undefined;
   private readonly startedAtMs: number;
   private readonly callbacks: Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
   private readonly followJob: StreamActivities['followJob'];
@@ -185,7 +180,7 @@ class TrainingRun {
   }
 
   private requestStop(cause: StopCause, reason: string): void {
-    this.stopRequest ??= { cause, reason };
+    this.stopRequest ??= this.stopInfo(cause, reason);
   }
 
   private async submit(): Promise<void> {
@@ -279,7 +274,9 @@ class TrainingRun {
         count++;
       }
       const events = this.queue.splice(0, count);
-      for (const event of events) this.observeLog(event);
+      // The reading that stops the run is the last one any callback sees.
+      const stopsAt = events.findIndex((event) => this.observeLog(event));
+      if (stopsAt >= 0) this.status.eventsNotDispatched += events.splice(stopsAt + 1).length;
       outcome = await this.runCallback('onLog', { events }, events);
     } else {
       this.queue.shift();
@@ -299,14 +296,18 @@ class TrainingRun {
     if (outcome.stop) this.requestStop('directive', outcome.stop.reason);
   }
 
-  /** Folds a log event into the status and evaluates the early-stopping rules on it. */
-  private observeLog(event: RunEvent): void {
+  /**
+   * Folds a log event into the status and evaluates the early-stopping rules on it; true when
+   * the run is (now) stopping.
+   */
+  private observeLog(event: RunEvent): boolean {
     const payload = event.payload;
-    if (payload.type !== 'training.log') return;
+    if (payload.type !== 'training.log') return false;
     this.status = applyEvent(this.status, event);
     const verdict = evaluateRules(this.input.earlyStopping, this.input.budget?.maxSteps, payload, this.patience);
     this.patience = verdict.patience;
     if (verdict.stop && verdict.cause && verdict.reason) this.requestStop(verdict.cause, verdict.reason);
+    return this.stopRequest !== undefined;
   }
 
   private async runCallback(name: CallbackName, args: object, events: RunEvent[]): Promise<CallbackOutcome> {
@@ -344,9 +345,9 @@ class TrainingRun {
     }
   }
 
-  private async stopEarly(request: StopRequest, streamScope: CancellationScope, streamDone: Promise<void>): Promise<RunResult> {
+  private async stopEarly(request: StopInfo, streamScope: CancellationScope, streamDone: Promise<void>): Promise<RunResult> {
     this.setPhase(RunPhase.Stopping);
-    this.status = { ...this.status, stop: this.stopInfo(request.cause, request.reason) };
+    this.status = { ...this.status, stop: request };
     this.status.eventsNotDispatched += this.queue.splice(0).length;
     streamScope.cancel();
     await this.cancelBackendJob(request.reason);
@@ -446,7 +447,7 @@ class TrainingRun {
     return this.job;
   }
 
-  private stopInfo(cause: StopCause, reason: string) {
+  private stopInfo(cause: StopCause, reason: string): StopInfo {
     return { cause, reason, atStep: this.status.step };
   }
 

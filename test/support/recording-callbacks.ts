@@ -70,3 +70,46 @@ export const slow = defineCallbacks({
     record('onLog', context, { step, loss, evalLoss });
   },
 });
+
+/** One log event of a batch, as the `batched` set records it. */
+export interface BatchedLogRecord {
+  key: string;
+  step: number;
+  kind: 'train' | 'eval';
+}
+
+/** The record of one `onLogBatch` call: the batch's size and its events in order. */
+export type BatchRecord = CallbackRecord & { size: number; events: BatchedLogRecord[] };
+
+/** onLogBatch instead of onLog: one record per batch, listing its events. */
+export const batched = defineCallbacks({
+  ...recordAll,
+  onLogBatch: ({ events, context }) => {
+    const file = process.env.ARKOR_TEST_RECORD_FILE;
+    if (!file) return;
+    const line: BatchRecord = {
+      callback: 'onLogBatch',
+      key: context.idempotencyKey,
+      ...(context.eventId === undefined ? {} : { eventId: context.eventId }),
+      attempt: context.attempt,
+      pid: process.pid,
+      at: Date.now(),
+      size: events.length,
+      events: events.map((event) => ({
+        key: event.idempotencyKey,
+        step: event.step,
+        kind: event.loss === null ? 'eval' : 'train',
+      })),
+    };
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
+  },
+});
+
+/** onCompleted takes a second, so a test can act while the run is finishing. */
+export const slowCompleted = defineCallbacks({
+  ...recordAll,
+  onCompleted: async ({ job, artifacts, context }) => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    record('onCompleted', context, { status: job.status, artifacts: artifacts.length });
+  },
+});
