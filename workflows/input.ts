@@ -141,6 +141,104 @@ const continueAsNewSchema = z.strictObject({
   afterSignals: positiveInt.optional(),
 });
 
+const chatMessageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(20_000, 'must be at most 20000 characters'),
+});
+
+/** How an answer is scored (0 to 1). */
+export const expectationSchema = z.union([
+  /** 1 when the answer contains the text (every text, when a list), else 0. */
+  z.strictObject({ contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]), caseSensitive: z.boolean().default(false) }),
+  /** 1 when the regular expression matches. */
+  z.strictObject({
+    regex: z.string().min(1).refine((source) => {
+      try {
+        new RegExp(source);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a valid regular expression'),
+    flags: z.string().regex(/^[dgimsuvy]*$/).optional(),
+  }),
+  /** 1 when the trimmed answer equals the text. */
+  z.strictObject({ exact: z.string(), caseSensitive: z.boolean().default(false) }),
+  /** Asks for JSON through responseFormat; 1 when the answer parses and validates. */
+  z.strictObject({ jsonSchema: z.record(z.string(), z.unknown()), name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).default('answer') }),
+  /** A scorer registered in the worker, by name, with its own options. */
+  z.strictObject({ scorer: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }),
+]);
+export type Expectation = z.infer<typeof expectationSchema>;
+
+export const goldenPromptSchema = z.strictObject({
+  name: z.string().min(1).max(80),
+  messages: z.array(chatMessageSchema).min(1).max(50),
+  expect: expectationSchema,
+  /** Weight of this prompt in the score (default 1). */
+  weight: z.number().positive().default(1),
+  maxTokens: positiveInt.max(4096).optional(),
+});
+export type GoldenPrompt = z.infer<typeof goldenPromptSchema>;
+
+const smokeTestSchema = z
+  .strictObject({
+    prompts: z.array(goldenPromptSchema).min(1).max(50),
+    /** Stop the run when a checkpoint scores below this (0 to 1). */
+    floor: z.number().min(0).max(1).optional(),
+    /** Stop the run when a checkpoint scores more than this below the best so far. */
+    regressionTolerance: z.number().min(0).max(1).optional(),
+    /** Timeout of one smoke test (all prompts). Default 5m. */
+    timeout: durationSchema.optional(),
+  })
+  .refine((value) => new Set(value.prompts.map((prompt) => prompt.name)).size === value.prompts.length, {
+    message: 'prompt names must be unique',
+    path: ['prompts'],
+  });
+
+const gateSchema = z.strictObject({
+  /** The final adapter must score at least this (0 to 1). */
+  minScore: z.number().min(0).max(1),
+  /** The final adapter must also beat what the promotion's deployment serves now. */
+  mustBeatDeployed: z.boolean().default(false),
+});
+
+const approvalSchema = z.strictObject({
+  /** How long to wait for approve/reject; no decision by then means not promoted. */
+  timeout: durationSchema,
+});
+
+export const DEPLOYMENT_SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*[a-z0-9]$/;
+export const RESERVED_DEPLOYMENT_SLUGS = ['www', 'api', 'admin', 'app', 'status', 'docs'] as const;
+
+const promotionSchema = z.strictObject({
+  /** The Arkor deployment (endpoint) to point at the new adapter. */
+  deployment: z
+    .string()
+    .min(2, 'must be 2 to 50 characters')
+    .max(50, 'must be 2 to 50 characters')
+    .regex(DEPLOYMENT_SLUG_PATTERN, 'must be lowercase letters, digits and inner dashes')
+    .refine((slug) => !(RESERVED_DEPLOYMENT_SLUGS as readonly string[]).includes(slug), 'is a reserved name'),
+  /** Create the deployment when it does not exist (else a missing deployment fails the promotion). */
+  create: z.boolean().default(false),
+  /** What to serve: the final adapter (default) or the best-scoring checkpoint. */
+  target: z.enum(['final', 'best-checkpoint']).default('final'),
+  /** Auth mode of a deployment this run creates. Default `fixed_api_key`. */
+  authMode: z.enum(['none', 'fixed_api_key']).default('fixed_api_key'),
+  /** Create a deployment key; its plaintext goes to the worker's key store, never to history. */
+  createKey: z.strictObject({ label: z.string().trim().min(1).max(80) }).optional(),
+});
+
+export const NOTIFICATION_EVENTS = ['started', 'checkpoint', 'stopped', 'completed', 'failed'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+const notificationsSchema = z.strictObject({
+  /** Channel names configured on the worker (their URLs are secrets). */
+  channels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a channel name')).min(1),
+  /** Which events to send (default: all). */
+  events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+});
+
 /** Internal: the state a run hands to its continuation. Not for users to set. */
 const resumeSchema = z.object({
   jobId: z.string(),
@@ -159,10 +257,24 @@ export const trainingRunInputSchema = z.strictObject({
   budget: budgetSchema.optional(),
   stream: streamSchema.optional(),
   continueAsNew: continueAsNewSchema.optional(),
+  smokeTest: smokeTestSchema.optional(),
+  gate: gateSchema.optional(),
+  approval: approvalSchema.optional(),
+  promotion: promotionSchema.optional(),
+  notifications: notificationsSchema.optional(),
   /** Free-form labels copied into the run's status (for example the schedule or the team). */
   labels: z.record(z.string(), z.string()).optional(),
   resume: resumeSchema.optional(),
-});
+})
+  .refine((input) => !input.gate || input.smokeTest, { message: 'a gate needs smokeTest prompts to score', path: ['gate'] })
+  .refine((input) => !input.gate?.mustBeatDeployed || input.promotion, {
+    message: 'mustBeatDeployed needs a promotion deployment to compare with',
+    path: ['gate', 'mustBeatDeployed'],
+  })
+  .refine((input) => input.promotion?.target !== 'best-checkpoint' || input.smokeTest, {
+    message: 'the best checkpoint is known only with smokeTest prompts',
+    path: ['promotion', 'target'],
+  });
 
 /** What a caller passes: defaults may be omitted. */
 export type TrainingRunInput = z.input<typeof trainingRunInputSchema>;
