@@ -5,6 +5,9 @@
  */
 import { ArkorClient, resolveArkorConnection } from './arkor/index.js';
 import { loadCallbackSets } from './activities/user-callbacks.js';
+import { fileKeyStore, keyStoreDirFromEnv } from './activities/key-store.js';
+import { loadNotificationChannels } from './activities/notification-channels.js';
+import { loadScorers } from './activities/scorers.js';
 import { connectWorker, loadTemporalSettings } from './service/connection.js';
 import { loadWorkerSettings } from './worker/config.js';
 import { createTrainingWorkers } from './worker/create-worker.js';
@@ -15,6 +18,8 @@ async function main(): Promise<void> {
   const temporal = loadTemporalSettings();
   const arkor = new ArkorClient(await resolveArkorConnection());
   const callbackSets = await loadCallbackSets(settings.ARKOR_CALLBACKS_MODULE);
+  // Read at start so that a bad channel variable fails the deploy, not a run.
+  const notificationChannels = loadNotificationChannels(process.env);
   const connection = await connectWorker(temporal);
   const workers = await createTrainingWorkers({
     connection,
@@ -28,6 +33,9 @@ async function main(): Promise<void> {
       arkor,
       callbackSets,
       env: process.env,
+      keyStore: fileKeyStore(keyStoreDirFromEnv(process.env)),
+      notificationChannels,
+      scorers: await loadScorers(settings.ARKOR_SCORERS_MODULE),
       stream: {
         logBatchMaxEvents: settings.ARKOR_LOG_BATCH_MAX_EVENTS,
         logBatchMaxDelayMs: settings.ARKOR_LOG_BATCH_MAX_DELAY_MS,
@@ -39,7 +47,7 @@ async function main(): Promise<void> {
   console.log(
     `worker ready: namespace=${temporal.namespace} address=${temporal.address} ` +
       `taskQueue=${settings.TEMPORAL_TASK_QUEUE} streamQueue=${streamTaskQueue(settings.TEMPORAL_TASK_QUEUE)} ` +
-      `callbackSets=${[...callbackSets.keys()].join(',')}`,
+      `callbackSets=${[...callbackSets.keys()].join(',')} notificationChannels=${[...notificationChannels.keys()].join(',') || '-'}`,
   );
   try {
     await workers.run();

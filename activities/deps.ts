@@ -3,6 +3,9 @@
  * The worker builds it from its configuration and secrets; tests build it directly.
  */
 import type { ArkorClient, ReconnectPolicy } from '../arkor/index.js';
+import type { KeyStore } from './key-store.js';
+import type { NotificationChannels } from './notification-channels.js';
+import type { ScorerRegistry } from './scorers.js';
 import type { CallbackSets } from './user-callbacks.js';
 
 export interface StreamSettings {
@@ -28,4 +31,10 @@ export interface ActivityDeps {
   stream: StreamSettings;
   /** Where secrets named by the input (dataset tokens) are looked up. */
   env: NodeJS.ProcessEnv;
+  /** Where deployment key plaintexts are stored (never in workflow history). */
+  keyStore: KeyStore;
+  /** Notification channels by name; their URLs are secrets. */
+  notificationChannels: NotificationChannels;
+  /** Scorers for `{ scorer }` expectations. Default: the built-ins (see activities/scorers.ts). */
+  scorers?: ScorerRegistry;
 }

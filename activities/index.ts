@@ -6,6 +6,10 @@ import { createCancelActivities } from './cancel.js';
 import type { ActivityDeps } from './deps.js';
 import { createStreamActivities } from './stream.js';
 import { createSubmitActivities } from './submit.js';
+import { createNotifyActivities } from './notify.js';
+import { createPromotionActivities } from './promotion.js';
+import { BUILTIN_SCORERS } from './scorers.js';
+import { createSmokeActivities } from './smoke.js';
 
 /** Activities on the main task queue: everything but the stream. */
 export function createActivities(deps: ActivityDeps) {
@@ -13,6 +17,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createSubmitActivities(deps),
     ...createCancelActivities(deps),
     ...createCallbackActivities(deps),
+    ...createSmokeActivities({ arkor: deps.arkor, scorers: deps.scorers ?? BUILTIN_SCORERS, deploymentKeys: deps.keyStore }),
+    ...createPromotionActivities(deps),
+    ...createNotifyActivities({ channels: deps.notificationChannels }),
   };
 }
 

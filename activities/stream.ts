@@ -159,7 +159,7 @@ async function resumeCursor(
   inputCursor: string | undefined,
 ): Promise<string | undefined> {
   try {
-    return (await client.withDeadline(Date.now() + 10_000, () => workflow.query(cursorQuery))) ?? inputCursor;
+    return (await client.withDeadline(Date.now() + 5_000, () => workflow.query(cursorQuery))) ?? inputCursor;
   } catch (error) {
     log.warn('Could not ask the workflow for its cursor; using the last heartbeat', {
       error: error instanceof Error ? error.message : String(error),

@@ -11,6 +11,8 @@ export const CommandName = {
   Watch: 'watch',
   Stop: 'stop',
   Cancel: 'cancel',
+  Approve: 'approve',
+  Reject: 'reject',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
 
@@ -20,7 +22,9 @@ export type Command =
   | { kind: 'status'; workflowId: string; json: boolean }
   | { kind: 'watch'; workflowId: string }
   | { kind: 'stop'; workflowId: string; reason: string }
-  | { kind: 'cancel'; workflowId: string };
+  | { kind: 'cancel'; workflowId: string }
+  | { kind: 'approve'; workflowId: string; by?: string; reason?: string }
+  | { kind: 'reject'; workflowId: string; by?: string; reason: string };
 
 /** The parsed command line. */
 export interface CliArgs {
@@ -38,6 +42,7 @@ const options = {
   wait: { type: 'boolean' },
   json: { type: 'boolean' },
   reason: { type: 'string' },
+  by: { type: 'string' },
 } as const;
 type OptionName = keyof typeof options;
 
@@ -50,6 +55,8 @@ const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
   watch: [],
   stop: ['reason'],
   cancel: [],
+  approve: ['by', 'reason'],
+  reject: ['by', 'reason'],
 };
 
 function isCommandName(value: string): value is CommandName {
@@ -108,6 +115,17 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       return { command: { kind: 'watch', workflowId }, ...global };
     case 'cancel':
       return { command: { kind: 'cancel', workflowId }, ...global };
+    case 'approve': {
+      const by = values.by?.trim();
+      const reason = values.reason?.trim();
+      return { command: { kind: 'approve', workflowId, ...(by ? { by } : {}), ...(reason ? { reason } : {}) }, ...global };
+    }
+    case 'reject': {
+      const by = values.by?.trim();
+      const reason = values.reason?.trim();
+      if (!reason) throw new UsageError('"reject" requires --reason <text>');
+      return { command: { kind: 'reject', workflowId, ...(by ? { by } : {}), reason }, ...global };
+    }
     case 'stop': {
       const reason = values.reason?.trim();
       if (!reason) throw new UsageError('"stop" requires --reason <text>');

@@ -2,7 +2,7 @@
 import type { TrainingService } from '../service/training-service.js';
 
 /** The part of `TrainingService` the CLI uses (a narrow type so tests can pass a fake). */
-export type RunService = Pick<TrainingService, 'start' | 'status' | 'stop' | 'cancel' | 'outcome'>;
+export type RunService = Pick<TrainingService, 'start' | 'status' | 'stop' | 'cancel' | 'outcome' | 'decide'>;
 
 /** The process streams, abstracted so commands can be run in-process by tests. */
 export interface CliIo {

@@ -15,6 +15,7 @@ import { runCancel } from './commands/cancel.js';
 import { runStart } from './commands/start.js';
 import { runStatus } from './commands/status.js';
 import { runStop } from './commands/stop.js';
+import { runDecide } from './commands/decide.js';
 import { runWatch } from './commands/watch.js';
 import type { TrainingRunInput } from '../workflows/input.js';
 
@@ -76,6 +77,13 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
         return await runStop(ctx, command.workflowId, command.reason);
       case 'cancel':
         return await runCancel(ctx, command.workflowId);
+      case 'approve':
+      case 'reject':
+        return await runDecide(ctx, command.workflowId, {
+          approved: command.kind === 'approve',
+          ...(command.by ? { by: command.by } : {}),
+          ...(command.reason ? { reason: command.reason } : {}),
+        });
     }
   } catch (error) {
     io.stderr(`error: ${describeError(error)}\n`);

@@ -17,6 +17,9 @@ Commands:
       Stop a run early: the backend job is cancelled and the run ends "stopped".
   cancel <workflow-id>
       Cancel the workflow: the backend job is cancelled and the run ends "cancelled".
+  approve <workflow-id> [--by <name>] [--reason <text>]
+  reject <workflow-id> --reason <text> [--by <name>]
+      Decide the promotion of a run waiting for approval (exit 1 if it is not waiting).
 
 Global options:
   --task-queue <name>   task queue of the workers (default: $TEMPORAL_TASK_QUEUE, else arkor-training)

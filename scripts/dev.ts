@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ArkorClient, resolveArkorConnection, type ArkorConnection } from '../arkor/index.js';
 import { loadCallbackSets } from '../activities/user-callbacks.js';
+import { fileKeyStore } from '../activities/key-store.js';
+import { loadNotificationChannels } from '../activities/notification-channels.js';
 import { defaultStreamSettings } from '../activities/index.js';
 import { loadRunConfig } from '../cli/config.js';
 import { createProgressRenderer } from '../cli/progress-renderer.js';
@@ -30,6 +32,9 @@ import { ensureTemporalCli } from './temporal-cli.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = process.env.CI === 'true';
 const say = (line: string): void => void process.stderr.write(`▸ ${line}\n`);
+
+/** Where the dev server's database, its log and the deployment key store live. */
+const dataDir = (): string => process.env.ARKOR_DEV_DATA_DIR ?? join(root, '.data');
 
 type Cleanup = () => Promise<void>;
 const cleanups: Cleanup[] = [];
@@ -75,17 +80,17 @@ async function temporalServer(configured: TemporalSettings): Promise<{ client: C
   }
   if (process.env.TEMPORAL_ADDRESS) throw new Error(`Cannot reach the Temporal server at TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}.`);
   const binary = await ensureTemporalCli();
-  const dataDir = process.env.ARKOR_DEV_DATA_DIR ?? join(root, '.data');
-  mkdirSync(dataDir, { recursive: true });
-  say(`Temporal: starting the dev server on ${address} (data in ${join(dataDir, 'temporal.db')})`);
+  const data = dataDir();
+  mkdirSync(data, { recursive: true });
+  say(`Temporal: starting the dev server on ${address} (data in ${join(data, 'temporal.db')})`);
   // Its own log goes to a file: the terminal is for the run's progress.
-  const logFile = openSync(join(dataDir, 'temporal.log'), 'a');
-  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }), {
+  const logFile = openSync(join(data, 'temporal.log'), 'a');
+  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile: join(data, 'temporal.db') }), {
     stdio: ['ignore', logFile, logFile],
   });
   cleanups.push(stopChild(child));
   const client = await tryConnect(settings, 60_000);
-  if (!client) throw new Error(`The Temporal dev server did not come up on ${address} (its log: ${join(dataDir, 'temporal.log')}).`);
+  if (!client) throw new Error(`The Temporal dev server did not come up on ${address} (its log: ${join(data, 'temporal.log')}).`);
   return { client, uiUrl: `http://127.0.0.1:${uiPort}`, settings };
 }
 
@@ -99,7 +104,12 @@ async function arkorBackend(): Promise<ArkorConnection> {
   const emulator = await startEmulator({ stepMs: Number(process.env.DEV_STEP_MS ?? 40) });
   cleanups.push(() => emulator.close());
   say(`Arkor: emulator at ${emulator.url} (set ARKOR_CLOUD_API_URL to use the real cloud-api)`);
-  return { baseUrl: emulator.url, token: emulator.token, scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug } };
+  return {
+    baseUrl: emulator.url,
+    token: emulator.token,
+    scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
+    deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
+  };
 }
 
 async function main(): Promise<number> {
@@ -122,6 +132,8 @@ async function main(): Promise<number> {
       arkor,
       callbackSets: await loadCallbackSets(process.env.ARKOR_CALLBACKS_MODULE),
       env: process.env,
+      keyStore: fileKeyStore(process.env.ARKOR_KEY_STORE_DIR ?? join(dataDir(), 'keys')),
+      notificationChannels: loadNotificationChannels(process.env),
       stream: { ...defaultStreamSettings, logBatchMaxDelayMs: 250 },
     },
   });

@@ -11,7 +11,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
-import { statusQuery, stopSignal } from '../workflows/messages.js';
+import { approvalUpdate, statusQuery, stopSignal, type ApprovalDecision } from '../workflows/messages.js';
+import type { ApprovalInfo } from '../workflows/status.js';
 import { RunOutcome, type RunResult } from '../workflows/result.js';
 import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
 import type { RunStatus } from '../workflows/status.js';
@@ -90,6 +91,14 @@ export class TrainingService {
   /** Stops the run early: the backend job is cancelled and the run ends `stopped`. */
   stop(workflowId: string, reason: string): Promise<void> {
     return this.handle(workflowId).signal(stopSignal, { reason });
+  }
+
+  /**
+   * Approves or rejects the promotion of a run that waits for approval. Rejected (with the
+   * reason) when the run is not waiting or was already decided; nothing is recorded then.
+   */
+  decide(workflowId: string, decision: ApprovalDecision): Promise<ApprovalInfo> {
+    return this.handle(workflowId).executeUpdate(approvalUpdate, { args: [decision] });
   }
 
   /** Cancels the workflow; the backend job is cancelled before the run ends `cancelled`. */

@@ -12,6 +12,8 @@ const workerEnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   /** Module exporting callback sets (see activities/user-callbacks.ts). */
   ARKOR_CALLBACKS_MODULE: z.string().min(1).optional(),
+  /** Module exporting scorer functions for smoke-test `{ scorer }` expectations. */
+  ARKOR_SCORERS_MODULE: z.string().min(1).optional(),
   /** Which queues this process polls: both, or only one (to scale streams and callbacks apart). */
   ARKOR_WORKER_QUEUES: z.enum(['all', 'main', 'streams']).default('all'),
   /** Streams (wait activities) this worker follows at once. */

@@ -7,6 +7,7 @@
  * only in the worker's configuration.
  */
 import { z } from 'zod';
+import type { RunEvent } from './events.js';
 
 /** The base models Arkor can fine-tune today (the SDK's own list). */
 export const SUPPORTED_MODELS = ['unsloth/gemma-4-E4B-it'] as const;
@@ -148,7 +149,7 @@ const chatMessageSchema = z.strictObject({
 
 /** How an answer is scored (0 to 1). */
 export const expectationSchema = z.union([
-  /** 1 when the answer contains the text (every text, when a list), else 0. */
+  /** A single text: 1 when the answer contains it, else 0; a list: the fraction of its texts found. */
   z.strictObject({ contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]), caseSensitive: z.boolean().default(false) }),
   /** 1 when the regular expression matches. */
   z.strictObject({
@@ -244,6 +245,8 @@ const resumeSchema = z.object({
   jobId: z.string(),
   cursor: z.string().optional(),
   recentEventIds: z.array(z.string()),
+  /** Events received but not yet dispatched, handed to the next run (bounded). */
+  pendingEvents: z.array(z.custom<RunEvent>()).default([]),
   startedAtMs: z.number(),
   runNumber: z.number().int().positive(),
   summary: z.record(z.string(), z.unknown()),

@@ -1,9 +1,9 @@
 /**
  * Messages of the training workflow, shared by the workflow, the wait activity and the client.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EventBatch } from './events.js';
-import type { RunStatus } from './status.js';
+import type { ApprovalInfo, RunStatus } from './status.js';
 
 /** Job events from the wait activity, in stream order. The handler only enqueues. */
 export const eventsSignal = defineSignal<[EventBatch]>('arkor.events');
@@ -16,3 +16,16 @@ export const statusQuery = defineQuery<RunStatus>('status');
 
 /** Id of the last event the workflow has received: where a resumed stream must start. */
 export const cursorQuery = defineQuery<string | undefined>('cursor');
+
+export interface ApprovalDecision {
+  approved: boolean;
+  /** Who decided (free text, for the record). */
+  by?: string;
+  reason?: string;
+}
+
+/**
+ * Approve or reject the promotion of a run that waits for approval. Rejected by its validator
+ * (and so never written to history) when the run is not waiting or has already been decided.
+ */
+export const approvalUpdate = defineUpdate<ApprovalInfo, [ApprovalDecision]>('approval');

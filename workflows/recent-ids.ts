@@ -26,6 +26,10 @@ export class RecentIds {
     return true;
   }
 
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+
   toArray(): string[] {
     return [...this.ids];
   }

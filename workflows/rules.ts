@@ -89,3 +89,22 @@ export function evaluateRules(
   }
   return keep(nextPatience);
 }
+
+/**
+ * The checkpoint rules of the smoke test: a floor, and a tolerated regression from the best
+ * checkpoint so far. Returns the reason to stop, or undefined.
+ */
+export function evaluateCheckpoint(
+  rules: { floor?: number; regressionTolerance?: number },
+  step: number,
+  score: number,
+  best: { step: number; score: number } | undefined,
+): string | undefined {
+  if (rules.floor !== undefined && score < rules.floor) {
+    return `checkpoint ${step} scored ${score.toFixed(3)}, below the floor ${rules.floor}`;
+  }
+  if (rules.regressionTolerance !== undefined && best !== undefined && score < best.score - rules.regressionTolerance) {
+    return `checkpoint ${step} scored ${score.toFixed(3)}, regressing more than ${rules.regressionTolerance} from checkpoint ${best.step} (${best.score.toFixed(3)})`;
+  }
+  return undefined;
+}

@@ -3,6 +3,7 @@
  * Pure and bounded: however long the run, the snapshot stays small (a downsampled loss curve,
  * the last checkpoints), so it fits in a query answer and in a continue-as-new input.
  */
+import type { DeploymentTargetRef, SmokeScore } from './evaluation.js';
 import type { RunEvent } from './events.js';
 import { isFiniteMetric } from './events.js';
 
@@ -11,6 +12,9 @@ export const RunPhase = {
   Queued: 'queued',
   Running: 'running',
   Stopping: 'stopping',
+  Evaluating: 'evaluating',
+  AwaitingApproval: 'awaiting-approval',
+  Promoting: 'promoting',
   Completed: 'completed',
   Failed: 'failed',
   Stopped: 'stopped',
@@ -32,6 +36,40 @@ export interface CheckpointInfo {
   step: number;
   savedAt: string;
   artifactCount: number;
+  /** Smoke-test score (0 to 1), when the run has smoke-test prompts. */
+  score?: number;
+}
+
+export interface GateDecision {
+  passed: boolean;
+  reason: string;
+  score?: number;
+  /** Score of what the deployment served before, on the same prompts. */
+  deployedScore?: number;
+}
+
+export interface ApprovalInfo {
+  state: 'waiting' | 'approved' | 'rejected' | 'timed-out';
+  by?: string;
+  reason?: string;
+  at?: string;
+}
+
+export interface PromotionInfo {
+  deployment: string;
+  /** Not promoted, and why (gate failed, not approved, ...). */
+  skipped?: string;
+  before?: DeploymentTargetRef | null;
+  after?: DeploymentTargetRef;
+  created?: boolean;
+  /** False when the deployment already served the target (a retried promotion). */
+  changed?: boolean;
+  verified?: boolean;
+  rolledBack?: boolean;
+  /** Why verification failed. */
+  error?: string;
+  /** Id of the deployment key created; its plaintext is in the worker's key store only. */
+  keyId?: string;
 }
 
 export interface CallbackErrorInfo {
@@ -56,6 +94,14 @@ export interface RunStatus {
   /** `[step, loss]` pairs, downsampled to at most `LOSS_CURVE_POINTS` points. */
   lossCurve: Array<[number, number]>;
   checkpoints: CheckpointInfo[];
+  /** The base model's smoke-test score, computed once per run. */
+  baseScore?: number;
+  bestCheckpoint?: { step: number; score: number };
+  /** The final adapter's smoke test, with answer samples. */
+  finalScore?: SmokeScore;
+  gate?: GateDecision;
+  approval?: ApprovalInfo;
+  promotion?: PromotionInfo;
   eventsReceived: number;
   callbacksRun: number;
   callbackErrors: CallbackErrorInfo[];
@@ -129,6 +175,17 @@ export function applyEvent(status: RunStatus, event: RunEvent): RunStatus {
     case 'training.failed':
       return next;
   }
+}
+
+/** Records a checkpoint's smoke-test score and keeps the best checkpoint. */
+export function recordCheckpointScore(status: RunStatus, step: number, score: number): RunStatus {
+  const checkpoints = status.checkpoints.map((checkpoint) => (checkpoint.step === step ? { ...checkpoint, score } : checkpoint));
+  const best = status.bestCheckpoint;
+  return {
+    ...status,
+    checkpoints,
+    bestCheckpoint: best === undefined || score > best.score ? { step, score } : best,
+  };
 }
 
 /** Records a callback that exhausted its retries under the `continue` policy. */

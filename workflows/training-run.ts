@@ -28,11 +28,14 @@ import type { EventBatch, RunEvent } from './events.js';
 import {
   type CallbackName,
   InvalidTrainingInputError,
+  type NotificationEvent,
   parseTrainingRunInput,
   type TrainingRunInput,
   type ValidTrainingRunInput,
 } from './input.js';
-import { cursorQuery, eventsSignal, statusQuery, stopSignal } from './messages.js';
+import { approvalUpdate, cursorQuery, eventsSignal, statusQuery, stopSignal } from './messages.js';
+import { EvaluationFlow } from './evaluation-flow.js';
+import { sendNotification } from './notifications.js';
 import { RecentIds } from './recent-ids.js';
 import { type RunResult, RunFailureType, RunOutcome } from './result.js';
 import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
@@ -53,10 +56,12 @@ const { cancelJob } = proxyActivities<MainActivities>({
 });
 
 /** Ids remembered for deduplication; far above any redelivery (see RecentIds). */
-const RECENT_ID_CAPACITY = 2000;
+const RECENT_ID_CAPACITY = 5000;
 /** Log events handed to one onLog activity at most. */
 const MAX_LOGS_PER_CALLBACK = 1000;
 const DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW = 500;
+/** Undispatched events a continued run takes along; more are read from the stream again. */
+const MAX_EVENTS_CARRIED = 500;
 
 interface ResumeSummary {
   status: RunStatus;
@@ -84,12 +89,16 @@ class TrainingRun {
   private patience: PatienceState;
   private job: TrainingJob | undefined;
   private readonly recentIds: RecentIds;
-  private readonly queue: RunEvent[] = [];
+  private readonly queue: RunEvent[];
   private signalsThisRun = 0;
+  private dispatchesThisRun = 0;
+  /** Id of the last event taken off the queue for dispatch: where a continued run resumes. */
+  private dispatchedCursor: string | undefined;
   private stopRequest: StopInfo | undefined;
   private readonly startedAtMs: number;
   private readonly callbacks: Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
   private readonly followJob: StreamActivities['followJob'];
+  private readonly evaluation: EvaluationFlow;
 
   constructor(private readonly input: ValidTrainingRunInput) {
     const resume = input.resume;
@@ -98,6 +107,7 @@ class TrainingRun {
     this.job = summary?.job;
     this.patience = summary?.patience ?? initialPatience;
     this.recentIds = new RecentIds(RECENT_ID_CAPACITY, resume?.recentEventIds ?? []);
+    this.queue = [...(resume?.pendingEvents ?? [])];
     this.status = summary
       ? { ...summary.status, runNumber: resume?.runNumber ?? 1 }
       : {
@@ -121,7 +131,10 @@ class TrainingRun {
           runNumber: 1,
           ...(input.labels ? { labels: input.labels } : {}),
         };
-    if (resume?.cursor !== undefined) this.status.cursor = resume.cursor;
+    if (resume?.cursor !== undefined) {
+      this.status.cursor = resume.cursor;
+      this.dispatchedCursor = resume.cursor;
+    }
 
     this.callbacks = {
       onStarted: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onStarted')).onStarted,
@@ -142,7 +155,16 @@ class TrainingRun {
       retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
     }).followJob;
 
+    this.evaluation = new EvaluationFlow(input, {
+      status: () => this.status,
+      update: (change) => void (this.status = change(this.status)),
+      setPhase: (phase) => this.setPhase(phase),
+    });
+
     setHandler(statusQuery, () => this.status);
+    setHandler(approvalUpdate, (decision) => this.evaluation.decideApproval(decision), {
+      validator: (_decision) => this.evaluation.validateApproval(),
+    });
     setHandler(cursorQuery, () => this.status.cursor);
     setHandler(eventsSignal, (batch) => this.receive(batch));
     setHandler(stopSignal, ({ reason }) => this.requestStop('signal', reason));
@@ -160,6 +182,7 @@ class TrainingRun {
           await this.cancelBackendJob('workflow cancelled');
           this.setPhase(RunPhase.Cancelled);
           this.status = { ...this.status, stop: this.stopInfo('cancel', 'workflow cancelled') };
+          await this.notify('stopped', '', `Training cancelled: ${this.input.trainer.name}`, ['the workflow was cancelled']);
         });
       }
       throw error;
@@ -246,18 +269,23 @@ class TrainingRun {
       if (this.stopRequest && !stream.settled?.outcome) {
         return this.stopEarly(this.stopRequest, streamScope, streamDone);
       }
-      if (this.queue.length > 0) {
+      // Checked before dispatching: a stream that outpaces the callbacks keeps the queue full,
+      // and the history must not grow with it.
+      // At least one dispatch per run, so that a run always makes progress before handing over.
+      const continueNow = !stream.settled && continueAsNewDue() && (this.dispatchesThisRun > 0 || this.queue.length === 0);
+      if (this.queue.length > 0 && !continueNow) {
         await this.dispatchNext();
         continue;
       }
-      if (stream.settled?.outcome) return this.finish(stream.settled.outcome);
-      if (stream.settled) throw this.streamFailure(stream.settled.error);
-      // Continue-as-new: stop the stream first, so every event it signalled is in this run.
+      if (!continueNow) {
+        if (stream.settled?.outcome) return this.finish(stream.settled.outcome);
+        if (stream.settled) throw this.streamFailure(stream.settled.error);
+        continue;
+      }
+      // Stop the stream first, so that no signal is still on its way when this run ends.
       streamScope.cancel();
       await streamDone;
       if (settledOutcome()) continue;
-      while (this.queue.length > 0 && !this.stopRequest) await this.dispatchNext();
-      if (this.stopRequest) continue;
       await condition(allHandlersFinished);
       return this.continueAsNew();
     }
@@ -267,6 +295,10 @@ class TrainingRun {
   private async dispatchNext(): Promise<void> {
     const head = this.queue[0];
     if (!head) return;
+    this.dispatchesThisRun++;
+    const lastTaken = (events: RunEvent[]): void => {
+      this.dispatchedCursor = events.findLast((event) => event.id !== undefined)?.id ?? this.dispatchedCursor;
+    };
     let outcome: CallbackOutcome;
     if (head.payload.type === 'training.log') {
       let count = 0;
@@ -274,19 +306,29 @@ class TrainingRun {
         count++;
       }
       const events = this.queue.splice(0, count);
+      lastTaken(events);
       // The reading that stops the run is the last one any callback sees.
       const stopsAt = events.findIndex((event) => this.observeLog(event));
       if (stopsAt >= 0) this.status.eventsNotDispatched += events.splice(stopsAt + 1).length;
       outcome = await this.runCallback('onLog', { events }, events);
     } else {
       this.queue.shift();
+      lastTaken([head]);
       this.status = applyEvent(this.status, head);
       if (head.payload.type === 'training.started') {
         this.patchJob({ status: 'running', startedAt: head.payload.timestamp });
         this.setPhase(RunPhase.Running);
+        await this.notify('started', '', `Training started: ${this.input.trainer.name}`, []);
         outcome = await this.runCallback('onStarted', { event: head }, [head]);
       } else if (head.payload.type === 'checkpoint.saved') {
+        const step = head.payload.step;
         outcome = await this.runCallback('onCheckpoint', { event: head }, [head]);
+        const regression = await this.evaluation.scoreCheckpoint(this.requireJob().id, step);
+        if (regression) this.requestStop('rule', regression);
+        const score = this.status.checkpoints.find((checkpoint) => checkpoint.step === step)?.score;
+        await this.notify('checkpoint', String(step), `Checkpoint ${step} saved: ${this.input.trainer.name}`, [
+          score === undefined ? 'not scored' : `score ${score.toFixed(3)}${this.status.baseScore === undefined ? '' : ` (base model ${this.status.baseScore.toFixed(3)})`}`,
+        ]);
       } else {
         // Terminal events are the wait activity's result, never signalled.
         log.warn('Ignoring an unexpected signalled event', { type: head.payload.type });
@@ -336,6 +378,7 @@ class TrainingRun {
       await this.cancelBackendJob(message);
       this.setPhase(RunPhase.Failed);
       this.status = { ...this.status, stop: this.stopInfo('callback-failure', message), error: message };
+      await this.notify('failed', '', `Run failed: ${this.input.trainer.name}`, [message]);
       throw ApplicationFailure.create({
         type: RunFailureType.CallbackFailed,
         message,
@@ -353,6 +396,9 @@ class TrainingRun {
     await this.cancelBackendJob(request.reason);
     await streamDone;
     this.setPhase(RunPhase.Stopped);
+    await this.notify('stopped', '', `Training stopped early: ${this.input.trainer.name}`, [
+      `${request.reason} (${request.cause}, step ${request.atStep})`,
+    ]);
     return this.result(RunOutcome.Stopped, request.reason);
   }
 
@@ -364,8 +410,10 @@ class TrainingRun {
     if (status === 'completed') {
       const artifacts = terminal?.payload.type === 'training.completed' ? terminal.payload.artifacts : [];
       this.patchJob({ status: 'completed', completedAt: timestamp });
-      this.setPhase(RunPhase.Completed);
       await this.runCallback('onCompleted', { artifacts, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
+      await this.evaluation.finish(this.requireJob().id);
+      this.setPhase(RunPhase.Completed);
+      await this.notify('completed', '', `Training completed: ${this.input.trainer.name}`, completionLines(this.status));
       return this.result(RunOutcome.Completed, undefined, artifacts);
     }
     if (status === 'failed') {
@@ -377,6 +425,7 @@ class TrainingRun {
       this.setPhase(RunPhase.Failed);
       this.status = { ...this.status, error };
       await this.runCallback('onFailed', { error, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
+      await this.notify('failed', '', `Training failed: ${this.input.trainer.name}`, [error]);
       throw ApplicationFailure.create({
         type: RunFailureType.TrainingFailed,
         message: `Training failed: ${error}`,
@@ -415,17 +464,35 @@ class TrainingRun {
     this.patchJob({ status });
   }
 
+  /**
+   * Hands the run to a new one. Events received but not yet dispatched travel with it, up to a
+   * bound; any beyond are forgotten (their ids too) and the next run reads them from the stream
+   * again. However far the callbacks lag behind the stream, the handover stays small, and the
+   * next run always has work to start with.
+   */
   private async continueAsNew(): Promise<never> {
+    const pendingEvents = this.queue.slice(0, MAX_EVENTS_CARRIED);
+    for (const event of this.queue.slice(MAX_EVENTS_CARRIED)) if (event.id !== undefined) this.recentIds.delete(event.id);
+    const cursor = pendingEvents.findLast((event) => event.id !== undefined)?.id ?? this.dispatchedCursor;
     const resume = {
       jobId: this.requireJob().id,
-      ...(this.status.cursor === undefined ? {} : { cursor: this.status.cursor }),
+      ...(cursor === undefined ? {} : { cursor }),
       recentEventIds: this.recentIds.toArray(),
+      pendingEvents,
       startedAtMs: this.startedAtMs,
       runNumber: this.status.runNumber + 1,
       summary: { status: this.status, patience: this.patience, job: this.requireJob() } satisfies ResumeSummary,
     };
-    log.info('Continuing as new', { runNumber: resume.runNumber, cursor: resume.cursor });
+    log.info('Continuing as new', { runNumber: resume.runNumber, cursor, carried: pendingEvents.length });
     return continueAsNew<typeof trainingRun>({ ...this.input, resume });
+  }
+
+  private notify(event: NotificationEvent, key: string, title: string, lines: string[]): Promise<void> {
+    return sendNotification(this.input, event, key, {
+      title,
+      lines,
+      data: { workflowId: this.info.workflowId, jobId: this.job?.id, phase: this.status.phase, step: this.status.step, status: this.status },
+    });
   }
 
   private setPhase(phase: RunStatus['phase']): void {
@@ -462,6 +529,24 @@ class TrainingRun {
       status: this.status,
     };
   }
+}
+
+/** The lines of the `completed` notification: scores, gate and promotion. */
+function completionLines(status: RunStatus): string[] {
+  const lines = [`best loss ${status.bestLoss ? `${status.bestLoss.value.toFixed(4)} at step ${status.bestLoss.step}` : 'n/a'}`];
+  if (status.finalScore) lines.push(`final score ${status.finalScore.score.toFixed(3)}`);
+  if (status.gate) lines.push(`gate ${status.gate.passed ? 'passed' : 'failed'}: ${status.gate.reason}`);
+  const promotion = status.promotion;
+  if (promotion) {
+    lines.push(
+      promotion.skipped
+        ? `not promoted to ${promotion.deployment}: ${promotion.skipped}`
+        : promotion.verified
+          ? `promoted to ${promotion.deployment}`
+          : `promotion to ${promotion.deployment} failed${promotion.rolledBack ? ' and was rolled back' : ''}: ${promotion.error ?? 'unknown'}`,
+    );
+  }
+  return lines;
 }
 
 function isFinal(phase: RunStatus['phase']): boolean {

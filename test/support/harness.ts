@@ -12,6 +12,8 @@ import { createInterface } from 'node:readline';
 import { ArkorClient } from '../../arkor/index.js';
 import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
 import { loadCallbackSets } from '../../activities/user-callbacks.js';
+import { fileKeyStore } from '../../activities/key-store.js';
+import type { NotificationChannels } from '../../activities/notification-channels.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 import { TrainingService } from '../../service/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   /** Another Arkor client (for example one with a wrong token). */
   arkor?: ArkorClient;
   env?: NodeJS.ProcessEnv;
+  /** Notification channels (name → kind and URL); none by default. */
+  notificationChannels?: NotificationChannels;
   /** Another task queue than the harness's (one process may run one worker per queue). */
   taskQueue?: string;
   maxStreams?: number;
@@ -50,6 +54,8 @@ export interface Harness {
   taskQueue: string;
   /** JSON-lines file the recording callbacks write to. */
   recordFile: string;
+  /** The workers' deployment key store. */
+  keyStoreDir: string;
   /** A worker in this process, using the recording callbacks module. */
   startWorker(options?: WorkerOptions): Promise<{ stop(): Promise<void> }>;
   /** `worker.ts` as a child process; resolves once it printed its ready line. */
@@ -73,9 +79,12 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
     baseUrl: emulator.url,
     token: emulator.token,
     scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
+    deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
   });
   const taskQueue = `test-${randomUUID()}`;
-  const recordFile = join(mkdtempSync(join(tmpdir(), 'arkor-temporal-')), 'records.jsonl');
+  const workDir = mkdtempSync(join(tmpdir(), 'arkor-temporal-'));
+  const recordFile = join(workDir, 'records.jsonl');
+  const keyStoreDir = join(workDir, 'keys');
   process.env.ARKOR_TEST_RECORD_FILE = recordFile;
   const service = new TrainingService(temporal.client, { taskQueue });
   const running = new Set<{ stop(): Promise<void> }>();
@@ -88,6 +97,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
     service,
     taskQueue,
     recordFile,
+    keyStoreDir,
     async startWorker(options = {}) {
       const workers: TrainingWorkers = await createTrainingWorkers({
         connection: temporal.nativeConnection,
@@ -100,6 +110,8 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
           arkor: options.arkor ?? arkor,
           callbackSets: await loadCallbackSets(recordingCallbacksModule),
           env: options.env ?? process.env,
+          keyStore: fileKeyStore(keyStoreDir),
+          notificationChannels: options.notificationChannels ?? new Map(),
           stream: { ...testStreamSettings, ...options.stream },
         },
       });
@@ -126,12 +138,14 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
           ARKOR_TOKEN: emulator.token,
           ARKOR_ORG_SLUG: emulator.orgSlug,
           ARKOR_PROJECT_SLUG: emulator.projectSlug,
+          ARKOR_DEPLOYMENT_URL_TEMPLATE: `${emulator.url}/_edge/{slug}/v1`,
           ARKOR_CALLBACKS_MODULE: recordingCallbacksModule,
           ARKOR_TEST_RECORD_FILE: recordFile,
           ARKOR_LOG_BATCH_MAX_EVENTS: String(testStreamSettings.logBatchMaxEvents),
           ARKOR_LOG_BATCH_MAX_DELAY_MS: String(testStreamSettings.logBatchMaxDelayMs),
           ARKOR_STREAM_IDLE_TIMEOUT_MS: String(testStreamSettings.idleTimeoutMs),
           ARKOR_SHUTDOWN_GRACE_MS: '1000',
+          ARKOR_KEY_STORE_DIR: keyStoreDir,
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -197,4 +211,30 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The parts of a trainer config that decide which events the emulator emits. */
+export interface EventPlan {
+  maxSteps: number;
+  loggingSteps?: number;
+  evalSteps?: number;
+  saveSteps?: number;
+}
+
+/**
+ * The idempotency keys every event of a job completed by the emulator reaches its callback with,
+ * in emission order: `training.started` is event 1, then per step its log (every `loggingSteps`),
+ * eval-only log (every `evalSteps`), checkpoint (every `saveSteps`), and `training.completed`
+ * after the last step's events. Event ids are the emulator's per-job sequence numbers.
+ */
+export function expectedEventKeys(jobId: string, plan: EventPlan): string[] {
+  const loggingSteps = plan.loggingSteps ?? 1;
+  const kinds: string[] = ['started'];
+  for (let step = 1; step <= plan.maxSteps; step++) {
+    if (step % loggingSteps === 0) kinds.push(`log:${step}`);
+    if (plan.evalSteps !== undefined && step % plan.evalSteps === 0) kinds.push(`eval:${step}`);
+    if (plan.saveSteps !== undefined && step % plan.saveSteps === 0) kinds.push(`checkpoint:${step}`);
+  }
+  kinds.push('completed');
+  return kinds.map((_kind, index) => `${jobId}:${index + 1}`);
 }

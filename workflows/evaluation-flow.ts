@@ -1,0 +1,252 @@
+/**
+ * What happens around checkpoints and after training completes: smoke tests, the quality gate,
+ * optional human approval, and promotion to an Arkor deployment with verification and rollback.
+ *
+ * Promotion is a sequence of idempotent activities (read, re-target, verify, roll back, key), so a
+ * worker that dies in the middle neither promotes twice nor leaves a half-promotion: the
+ * re-target compares before it writes, and the target to roll back to is recorded in the
+ * workflow before anything changes.
+ */
+import { condition, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import type { MainActivities } from '../activities/index.js';
+import { durationToMs } from './duration.js';
+import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
+import type { GoldenPrompt, ValidTrainingRunInput } from './input.js';
+import type { ApprovalDecision } from './messages.js';
+import { evaluateCheckpoint } from './rules.js';
+import { recordCheckpointScore, recordCallbackError, RunPhase, type ApprovalInfo, type PromotionInfo, type RunStatus } from './status.js';
+
+const deploymentActivities = proxyActivities<MainActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
+});
+
+const DEFAULT_VERIFY_PROMPT: GoldenPrompt = {
+  name: 'verify',
+  messages: [{ role: 'user', content: 'Say hello' }],
+  expect: { scorer: 'nonEmpty' },
+  weight: 1,
+};
+
+/** Access to the run's state, owned by the workflow. */
+export interface RunState {
+  status(): RunStatus;
+  update(change: (status: RunStatus) => RunStatus): void;
+  setPhase(phase: RunStatus['phase']): void;
+}
+
+export class EvaluationFlow {
+  private readonly smokeTest: MainActivities['smokeTest'];
+  private approvalDecision: ApprovalDecision | undefined;
+
+  constructor(
+    private readonly input: ValidTrainingRunInput,
+    private readonly state: RunState,
+  ) {
+    this.smokeTest = proxyActivities<MainActivities>({
+      startToCloseTimeout: input.smokeTest?.timeout ?? '5m',
+      heartbeatTimeout: '2m',
+      retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
+    }).smokeTest;
+  }
+
+  /**
+   * Scores a checkpoint (and, once per run, the base model for comparison); returns why the run
+   * must stop, if the checkpoint rules say so.
+   */
+  async scoreCheckpoint(jobId: string, step: number): Promise<string | undefined> {
+    const smoke = this.input.smokeTest;
+    if (!smoke) return undefined;
+    if (this.state.status().baseScore === undefined) {
+      const base = await this.score({ kind: 'base', model: this.input.trainer.model });
+      if (base) this.state.update((status) => ({ ...status, baseScore: base.score }));
+    }
+    const result = await this.score({ kind: 'checkpoint', jobId, step });
+    if (!result) return undefined;
+    const bestBefore = this.state.status().bestCheckpoint;
+    this.state.update((status) => recordCheckpointScore(status, step, result.score));
+    return evaluateCheckpoint(smoke, step, result.score, bestBefore);
+  }
+
+  /** Final smoke test, gate, approval and promotion, each as the input asks. */
+  async finish(jobId: string): Promise<void> {
+    const { smokeTest: smoke, gate, promotion } = this.input;
+    if (!smoke && !promotion) return;
+    this.state.setPhase(RunPhase.Evaluating);
+    let final: SmokeScore | undefined;
+    if (smoke) {
+      final = await this.score({ kind: 'final', jobId });
+      if (final) this.state.update((status) => ({ ...status, finalScore: final }));
+    }
+    if (gate) {
+      const decision = await this.decideGate(final);
+      this.state.update((status) => ({ ...status, gate: decision }));
+      if (!decision.passed) {
+        this.skipPromotion(`gate failed: ${decision.reason}`);
+        return;
+      }
+    }
+    if (!promotion) return;
+    if (this.input.approval && !(await this.awaitApproval())) return;
+    await this.promote(jobId);
+  }
+
+  /** Validator of the approval update: only a waiting run, only once. */
+  validateApproval(): void {
+    const approval = this.state.status().approval;
+    if (!this.input.approval) throw new Error('this run does not ask for approval');
+    if (approval?.state !== 'waiting') {
+      throw new Error(approval ? `the promotion is already ${approval.state}` : 'the run is not waiting for approval yet');
+    }
+  }
+
+  decideApproval(decision: ApprovalDecision): ApprovalInfo {
+    this.approvalDecision = decision;
+    const approval: ApprovalInfo = {
+      state: decision.approved ? 'approved' : 'rejected',
+      ...(decision.by ? { by: decision.by } : {}),
+      ...(decision.reason ? { reason: decision.reason } : {}),
+      at: new Date().toISOString(),
+    };
+    this.state.update((status) => ({ ...status, approval }));
+    return approval;
+  }
+
+  private async score(target: SmokeTarget): Promise<SmokeScore | undefined> {
+    const prompts = this.input.smokeTest?.prompts;
+    if (!prompts) return undefined;
+    try {
+      return await this.smokeTest({ target, prompts });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // A smoke test that cannot run leaves that target unscored; the gate then fails closed.
+      const message = `smoke test of ${describeTarget(target)} failed: ${error instanceof Error ? error.message : String(error)}`;
+      log.warn(message);
+      this.state.update((status) => recordCallbackError(status, { callback: 'smokeTest', eventIds: [], message }));
+      return undefined;
+    }
+  }
+
+  private async decideGate(final: SmokeScore | undefined): Promise<NonNullable<RunStatus['gate']>> {
+    const gate = this.input.gate;
+    if (!gate) return { passed: true, reason: 'no gate' };
+    if (!final) return { passed: false, reason: 'the final adapter could not be scored' };
+    if (final.score < gate.minScore) {
+      return { passed: false, reason: `score ${final.score.toFixed(3)} is below the minimum ${gate.minScore}`, score: final.score };
+    }
+    const slug = this.input.promotion?.deployment;
+    if (gate.mustBeatDeployed && slug) {
+      const current = await deploymentActivities.readDeployment(slug);
+      if (current) {
+        const deployed = await this.score({ kind: 'deployment', slug });
+        if (!deployed) return { passed: false, reason: `the deployment ${slug} could not be scored`, score: final.score };
+        if (final.score <= deployed.score) {
+          return {
+            passed: false,
+            reason: `score ${final.score.toFixed(3)} does not beat the deployed adapter's ${deployed.score.toFixed(3)}`,
+            score: final.score,
+            deployedScore: deployed.score,
+          };
+        }
+        return {
+          passed: true,
+          reason: `score ${final.score.toFixed(3)} beats the deployed adapter's ${deployed.score.toFixed(3)}`,
+          score: final.score,
+          deployedScore: deployed.score,
+        };
+      }
+    }
+    return { passed: true, reason: `score ${final.score.toFixed(3)} reaches the minimum ${gate.minScore}`, score: final.score };
+  }
+
+  private async awaitApproval(): Promise<boolean> {
+    const timeout = this.input.approval?.timeout;
+    if (timeout === undefined) return true;
+    this.state.setPhase(RunPhase.AwaitingApproval);
+    this.state.update((status) => ({ ...status, approval: { state: 'waiting' } }));
+    const decided = await condition(() => this.approvalDecision !== undefined, durationToMs(timeout));
+    if (!decided) {
+      this.state.update((status) => ({ ...status, approval: { state: 'timed-out', at: new Date().toISOString() } }));
+      this.skipPromotion(`no approval within ${timeout}`);
+      return false;
+    }
+    if (!this.approvalDecision?.approved) {
+      this.skipPromotion(`rejected${this.approvalDecision?.reason ? `: ${this.approvalDecision.reason}` : ''}`);
+      return false;
+    }
+    return true;
+  }
+
+  private skipPromotion(reason: string): void {
+    const slug = this.input.promotion?.deployment;
+    if (slug) this.state.update((status) => ({ ...status, promotion: { deployment: slug, skipped: reason } }));
+  }
+
+  private async promote(jobId: string): Promise<void> {
+    const promotion = this.input.promotion;
+    if (!promotion) return;
+    this.state.setPhase(RunPhase.Promoting);
+    const slug = promotion.deployment;
+    const record = (change: Partial<PromotionInfo>) =>
+      this.state.update((status) => ({ ...status, promotion: { ...status.promotion, deployment: slug, ...change } }));
+
+    const target = this.promotionTarget(jobId);
+    // The previous target is recorded before anything changes: it is what a rollback restores.
+    const current = await deploymentActivities.readDeployment(slug);
+    const previous = current?.target ?? null;
+    record({ before: previous });
+
+    const result = await deploymentActivities.retarget({
+      slug,
+      target,
+      ...(promotion.create ? { createWith: { authMode: promotion.authMode } } : {}),
+    });
+    record({ after: target, created: result.created, changed: result.changed || result.created });
+
+    const verification = await deploymentActivities.verifyDeployment({
+      slug,
+      target,
+      prompt: this.input.smokeTest?.prompts[0] ?? DEFAULT_VERIFY_PROMPT,
+    });
+    if (!verification.ok) {
+      log.warn('Promotion verification failed', { slug, reason: verification.reason });
+      if (previous) {
+        await deploymentActivities.retarget({ slug, target: previous });
+        record({ verified: false, rolledBack: true, error: verification.reason ?? 'verification failed' });
+      } else {
+        record({ verified: false, rolledBack: false, error: verification.reason ?? 'verification failed' });
+      }
+      return;
+    }
+    record({ verified: true, rolledBack: false });
+    if (promotion.createKey) {
+      const key = await deploymentActivities.createDeploymentKey({
+        deploymentId: result.deployment.deploymentId,
+        slug,
+        label: promotion.createKey.label,
+      });
+      record({ keyId: key.keyId });
+    }
+  }
+
+  private promotionTarget(jobId: string): DeploymentTargetRef {
+    const best = this.state.status().bestCheckpoint;
+    if (this.input.promotion?.target === 'best-checkpoint' && best) {
+      return { kind: 'adapter', adapter: { kind: 'checkpoint', jobId, step: best.step } };
+    }
+    return { kind: 'adapter', adapter: { kind: 'final', jobId } };
+  }
+}
+
+function describeTarget(target: SmokeTarget): string {
+  switch (target.kind) {
+    case 'checkpoint':
+      return `checkpoint ${target.step}`;
+    case 'final':
+      return 'the final adapter';
+    case 'base':
+      return `the base model ${target.model}`;
+    case 'deployment':
+      return `deployment ${target.slug}`;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Notifications go out as child workflows that the run abandons: each retries on its own
+ * schedule, so a receiver that is down never fails or delays the run's outcome.
+ */
+import { ParentClosePolicy, log, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import type { MainActivities } from '../activities/index.js';
+import type { NotificationInput } from './evaluation.js';
+import type { NotificationEvent, ValidTrainingRunInput } from './input.js';
+
+const { notify } = proxyActivities<MainActivities>({
+  startToCloseTimeout: '30s',
+  // About six hours of attempts: long enough to outlast a receiver's outage.
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 40, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/** Delivers one notification to one channel. */
+export async function notificationDelivery(input: NotificationInput): Promise<void> {
+  await notify(input);
+}
+
+export interface NotificationContent {
+  title: string;
+  lines: string[];
+  data: Record<string, unknown>;
+}
+
+/** Sends `event` to every channel that asked for it. `key` tells repeated events apart (a step). */
+export async function sendNotification(
+  input: ValidTrainingRunInput,
+  event: NotificationEvent,
+  key: string,
+  content: NotificationContent,
+): Promise<void> {
+  const config = input.notifications;
+  if (!config || (config.events && !config.events.includes(event))) return;
+  const { workflowId, taskQueue } = workflowInfo();
+  for (const channel of config.channels) {
+    const childId = `${workflowId}/notify/${event}${key ? `-${key}` : ''}/${channel}`;
+    try {
+      await startChild(notificationDelivery, {
+        workflowId: childId,
+        taskQueue,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [{ channel, event, idempotencyKey: childId, ...content }],
+      });
+    } catch (error) {
+      // A notification is never worth failing the run for.
+      log.warn('Could not start a notification', { channel, event, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
