@@ -5,6 +5,7 @@
 import type { ArkorClient, ReconnectPolicy } from '../arkor/index.js';
 import type { KeyStore } from './key-store.js';
 import type { NotificationChannels } from './notification-channels.js';
+import type { PreconditionRegistry } from './precondition.js';
 import type { ScorerRegistry } from './scorers.js';
 import type { CallbackSets } from './user-callbacks.js';
 
@@ -37,4 +38,6 @@ export interface ActivityDeps {
   notificationChannels: NotificationChannels;
   /** Scorers for `{ scorer }` expectations. Default: the built-ins (see activities/scorers.ts). */
   scorers?: ScorerRegistry;
+  /** Preconditions by name (see activities/precondition.ts). Default: none. */
+  preconditions?: PreconditionRegistry;
 }

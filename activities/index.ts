@@ -10,6 +10,7 @@ import { createNotifyActivities } from './notify.js';
 import { createPromotionActivities } from './promotion.js';
 import { BUILTIN_SCORERS } from './scorers.js';
 import { createSmokeActivities } from './smoke.js';
+import { createPreconditionActivities } from './precondition.js';
 
 /** Activities on the main task queue: everything but the stream. */
 export function createActivities(deps: ActivityDeps) {
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmokeActivities({ arkor: deps.arkor, scorers: deps.scorers ?? BUILTIN_SCORERS, deploymentKeys: deps.keyStore }),
     ...createPromotionActivities(deps),
     ...createNotifyActivities({ channels: deps.notificationChannels }),
+    ...createPreconditionActivities({ preconditions: deps.preconditions ?? new Map() }),
   };
 }
 

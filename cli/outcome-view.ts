@@ -3,9 +3,14 @@ import { RunOutcome, type RunResult } from '../workflows/result.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBest, formatSteps, oneLine } from './format.js';
 
-/** Exit code for a finished run: 0 when it completed or was stopped, 1 when it failed or was cancelled. */
+/**
+ * Exit code for a finished run: 0 when it completed, was stopped or was skipped (nothing new to
+ * train on), 1 when it failed or was cancelled.
+ */
 export function exitCodeForOutcome(result: RunResult): ExitCode {
-  return result.outcome === RunOutcome.Completed || result.outcome === RunOutcome.Stopped ? ExitCode.Ok : ExitCode.Failure;
+  return result.outcome === RunOutcome.Completed || result.outcome === RunOutcome.Stopped || result.outcome === RunOutcome.Skipped
+    ? ExitCode.Ok
+    : ExitCode.Failure;
 }
 
 /**

@@ -142,8 +142,12 @@ describe('stopping a run early', () => {
     const { workflowId } = await h.service.start(
       trainingInput({ trainer: { name: 'stop-while-finishing', maxSteps: 5 }, callbacks: { set: 'slowCompleted' } }),
     );
+    // Training is over once the backend job is; onCompleted then takes a second.
     await eventually(
-      async () => ((await h.service.status(workflowId)).phase === 'completed' ? true : undefined),
+      async () => {
+        const jobId = (await h.service.status(workflowId)).jobId;
+        return h.emulator.stats().jobs.find((job) => job.id === jobId)?.status === 'completed' ? true : undefined;
+      },
       30_000,
       'the training to be over',
     );
@@ -155,7 +159,9 @@ describe('stopping a run early', () => {
     const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
     assert.equal(job?.status, 'completed');
     assert.equal(job?.cancelsAccepted, 0);
-    assert.equal(job?.cancelsRejected, 0);
+    // The stop may reach the workflow before the terminal event does: the cancel is then
+    // refused (the job is over) and the run finishes normally.
+    assert.ok((job?.cancelsRejected ?? 0) <= 1);
     assert.equal(recordsOf(result.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
   });
 

@@ -7,11 +7,12 @@
  * re-target compares before it writes, and the target to roll back to is recorded in the
  * workflow before anything changes.
  */
-import { condition, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import { durationToMs } from './duration.js';
 import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
-import type { GoldenPrompt, ValidTrainingRunInput } from './input.js';
+import { promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
+import { ArkorPromotedScope } from './search-attributes.js';
 import type { ApprovalDecision } from './messages.js';
 import { evaluateCheckpoint } from './rules.js';
 import { recordCheckpointScore, recordCallbackError, RunPhase, type ApprovalInfo, type PromotionInfo, type RunStatus } from './status.js';
@@ -219,6 +220,8 @@ export class EvaluationFlow {
       return;
     }
     record({ verified: true, rolledBack: false });
+    // What a later run's precondition compares with: this run is now the last one promoted.
+    upsertSearchAttributes([{ key: ArkorPromotedScope, value: promotionScope(this.input) }]);
     if (promotion.createKey) {
       const key = await deploymentActivities.createDeploymentKey({
         deploymentId: result.deployment.deploymentId,

@@ -97,3 +97,17 @@ export interface NotificationInput {
   /** Structured payload for JSON webhooks. */
   data: Record<string, unknown>;
 }
+
+export interface PreconditionInput {
+  check: string;
+  scope: string;
+  trainer: { name: string; model: string };
+  labels?: Record<string, string>;
+}
+
+export interface PreconditionResult {
+  revision: string;
+  detail?: string;
+  /** The last run promoted in the scope, when it trained on this same revision. */
+  samePromotedBy?: string;
+}

@@ -240,6 +240,16 @@ const notificationsSchema = z.strictObject({
   events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
 });
 
+const preconditionSchema = z.strictObject({
+  /** A precondition registered in the worker (ARKOR_PRECONDITIONS_MODULE), e.g. a dataset revision. */
+  check: z.string().min(1),
+  /**
+   * What "the last promoted run" means: runs promoted within this scope. Default: the promotion's
+   * deployment, else the trainer name.
+   */
+  scope: z.string().min(1).max(200).optional(),
+});
+
 /** Internal: the state a run hands to its continuation. Not for users to set. */
 const resumeSchema = z.object({
   jobId: z.string(),
@@ -265,6 +275,8 @@ export const trainingRunInputSchema = z.strictObject({
   approval: approvalSchema.optional(),
   promotion: promotionSchema.optional(),
   notifications: notificationsSchema.optional(),
+  /** Retrain only when something changed: a run whose revision was the last one promoted is skipped. */
+  precondition: preconditionSchema.optional(),
   /** Free-form labels copied into the run's status (for example the schedule or the team). */
   labels: z.record(z.string(), z.string()).optional(),
   resume: resumeSchema.optional(),
@@ -299,4 +311,12 @@ export function parseTrainingRunInput(input: unknown): ValidTrainingRunInput {
   throw new InvalidTrainingInputError(
     result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`),
   );
+}
+
+/**
+ * The scope in which "the last promoted run" is looked up: the precondition's own scope, else
+ * the promotion's deployment, else the trainer name.
+ */
+export function promotionScope(input: ValidTrainingRunInput): string {
+  return input.precondition?.scope ?? input.promotion?.deployment ?? input.trainer.name;
 }

@@ -10,6 +10,8 @@ export const RunOutcome = {
   Failed: 'failed',
   Stopped: 'stopped',
   Cancelled: 'cancelled',
+  /** The precondition found the same revision as the last promoted run: nothing to do. */
+  Skipped: 'skipped',
 } as const;
 export type RunOutcome = (typeof RunOutcome)[keyof typeof RunOutcome];
 

@@ -12,4 +12,9 @@ export const ArkorModel = defineSearchAttributeKey('ArkorModel', SearchAttribute
 /** The run's phase (see `RunPhase`), kept current as the run moves on. */
 export const ArkorPhase = defineSearchAttributeKey('ArkorPhase', SearchAttributeType.KEYWORD);
 
-export const searchAttributeKeys = [ArkorJobId, ArkorModel, ArkorPhase] as const;
+/** Revision of the training data (from the run's precondition check), when it has one. */
+export const ArkorRevision = defineSearchAttributeKey('ArkorRevision', SearchAttributeType.KEYWORD);
+/** Set on a run whose adapter was promoted: the scope of its precondition (deployment or name). */
+export const ArkorPromotedScope = defineSearchAttributeKey('ArkorPromotedScope', SearchAttributeType.KEYWORD);
+
+export const searchAttributeKeys = [ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision, ArkorPromotedScope] as const;

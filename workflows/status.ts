@@ -19,6 +19,8 @@ export const RunPhase = {
   Failed: 'failed',
   Stopped: 'stopped',
   Cancelled: 'cancelled',
+  /** The precondition found nothing new to train on; no job was submitted. */
+  Skipped: 'skipped',
 } as const;
 export type RunPhase = (typeof RunPhase)[keyof typeof RunPhase];
 
@@ -102,6 +104,8 @@ export interface RunStatus {
   gate?: GateDecision;
   approval?: ApprovalInfo;
   promotion?: PromotionInfo;
+  /** The precondition's answer: the revision trained on, and why the run was skipped if it was. */
+  precondition?: { revision: string; detail?: string; skippedBecause?: string };
   eventsReceived: number;
   callbacksRun: number;
   callbackErrors: CallbackErrorInfo[];

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { MainActivities, StreamActivities } from '../activities/index.js';
 import type { CallbackOutcome } from '../activities/callbacks.js';
+import type { CancelJobResult } from '../activities/cancel.js';
 import type { StreamOutcome } from '../activities/stream.js';
 import type { TrainingJob } from '../arkor/index.js';
 import { callbackActivityOptions } from './callback-options.js';
@@ -30,6 +31,7 @@ import {
   InvalidTrainingInputError,
   type NotificationEvent,
   parseTrainingRunInput,
+  promotionScope,
   type TrainingRunInput,
   type ValidTrainingRunInput,
 } from './input.js';
@@ -39,11 +41,11 @@ import { sendNotification } from './notifications.js';
 import { RecentIds } from './recent-ids.js';
 import { type RunResult, RunFailureType, RunOutcome } from './result.js';
 import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
-import { ArkorJobId, ArkorModel, ArkorPhase } from './search-attributes.js';
+import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from './search-attributes.js';
 import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause, type StopInfo } from './status.js';
 import { streamTaskQueue } from './task-queues.js';
 
-const { preflight, submitJob } = proxyActivities<MainActivities>({
+const { preflight, submitJob, checkPrecondition } = proxyActivities<MainActivities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
 });
@@ -173,7 +175,10 @@ class TrainingRun {
   async execute(): Promise<RunResult> {
     upsertSearchAttributes([{ key: ArkorModel, value: this.input.trainer.model }]);
     try {
-      if (!this.job) await this.submit();
+      if (!this.job) {
+        const skipped = await this.prepare();
+        if (skipped) return skipped;
+      }
       this.armWallTimeBudget();
       return await this.follow();
     } catch (error) {
@@ -206,10 +211,18 @@ class TrainingRun {
     this.stopRequest ??= this.stopInfo(cause, reason);
   }
 
-  private async submit(): Promise<void> {
+  /**
+   * Everything before training: the precondition (which may skip the run), the worker's
+   * preflight checks, and the submit. Returns the result of a skipped run.
+   */
+  private async prepare(): Promise<RunResult | undefined> {
     this.setPhase(RunPhase.Submitting);
     let job: TrainingJob;
     try {
+      if (this.input.precondition) {
+        const skipped = await this.checkPrecondition(this.input.precondition.check);
+        if (skipped) return skipped;
+      }
       await preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
       // Not cancellable: a cancel that abandoned a create in flight could leave an untracked
       // job. Once the job exists, a pending cancellation is honoured by cancelling it.
@@ -221,7 +234,7 @@ class TrainingRun {
       // Surface the activity's own failure (which names the field or the status), not the
       // generic "activity task failed" wrapper.
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
-      const message = `Submitting the job failed: ${failureMessage(error)}`;
+      const message = `Preparing the run failed: ${failureMessage(error)}`;
       this.setPhase(RunPhase.Failed);
       this.status = { ...this.status, error: message };
       throw ApplicationFailure.create({
@@ -235,6 +248,23 @@ class TrainingRun {
     this.status = { ...this.status, jobId: job.id };
     upsertSearchAttributes([{ key: ArkorJobId, value: job.id }]);
     this.setPhase(RunPhase.Queued);
+    return undefined;
+  }
+
+  private async checkPrecondition(check: string): Promise<RunResult | undefined> {
+    const { revision, detail, samePromotedBy } = await checkPrecondition({
+      check,
+      scope: promotionScope(this.input),
+      trainer: { name: this.input.trainer.name, model: this.input.trainer.model },
+      ...(this.input.labels ? { labels: this.input.labels } : {}),
+    });
+    upsertSearchAttributes([{ key: ArkorRevision, value: revision }]);
+    this.status = { ...this.status, precondition: { revision, ...(detail === undefined ? {} : { detail }) } };
+    if (samePromotedBy === undefined) return undefined;
+    const reason = `revision ${revision} is what the last promoted run (${samePromotedBy}) trained on`;
+    this.status = { ...this.status, precondition: { ...this.status.precondition, revision, skippedBecause: reason } };
+    this.setPhase(RunPhase.Skipped);
+    return this.result(RunOutcome.Skipped, reason);
   }
 
   private armWallTimeBudget(): void {
@@ -267,7 +297,9 @@ class TrainingRun {
       await condition(() => this.queue.length > 0 || !!stream.settled || !!this.stopRequest || continueAsNewDue());
       // A stop that arrives once training has ended is moot: finish normally instead.
       if (this.stopRequest && !stream.settled?.outcome) {
-        return this.stopEarly(this.stopRequest, streamScope, streamDone);
+        const stopped = await this.stopEarly(this.stopRequest, streamScope, streamDone, settledOutcome);
+        if (stopped) return stopped;
+        continue;
       }
       // Checked before dispatching: a stream that outpaces the callbacks keeps the queue full,
       // and the history must not grow with it.
@@ -388,13 +420,29 @@ class TrainingRun {
     }
   }
 
-  private async stopEarly(request: StopInfo, streamScope: CancellationScope, streamDone: Promise<void>): Promise<RunResult> {
+  /**
+   * Stops the run: cancels the stream and the backend job. Returns undefined when the stop was
+   * moot — the job had already ended on its own — and the run must finish normally instead.
+   */
+  private async stopEarly(
+    request: StopInfo,
+    streamScope: CancellationScope,
+    streamDone: Promise<void>,
+    settledOutcome: () => StreamOutcome | undefined,
+  ): Promise<RunResult | undefined> {
+    const phaseBefore = this.status.phase;
     this.setPhase(RunPhase.Stopping);
+    streamScope.cancel();
+    const cancel = await this.cancelBackendJob(request.reason);
+    await streamDone;
+    if (cancel?.outcome === 'already-terminal' && settledOutcome()?.kind === 'terminal') {
+      log.info('Stop requested after the job had ended; finishing normally', { reason: request.reason });
+      this.stopRequest = undefined;
+      this.setPhase(phaseBefore);
+      return undefined;
+    }
     this.status = { ...this.status, stop: request };
     this.status.eventsNotDispatched += this.queue.splice(0).length;
-    streamScope.cancel();
-    await this.cancelBackendJob(request.reason);
-    await streamDone;
     this.setPhase(RunPhase.Stopped);
     await this.notify('stopped', '', `Training stopped early: ${this.input.trainer.name}`, [
       `${request.reason} (${request.cause}, step ${request.atStep})`,
@@ -457,11 +505,12 @@ class TrainingRun {
     });
   }
 
-  private async cancelBackendJob(reason: string): Promise<void> {
-    if (!this.job) return;
+  private async cancelBackendJob(reason: string): Promise<CancelJobResult | undefined> {
+    if (!this.job) return undefined;
     const jobId = this.job.id;
-    const { status } = await CancellationScope.nonCancellable(() => cancelJob({ jobId, reason }));
-    this.patchJob({ status });
+    const result = await CancellationScope.nonCancellable(() => cancelJob({ jobId, reason }));
+    this.patchJob({ status: result.status });
+    return result;
   }
 
   /**
@@ -550,7 +599,13 @@ function completionLines(status: RunStatus): string[] {
 }
 
 function isFinal(phase: RunStatus['phase']): boolean {
-  return phase === RunPhase.Completed || phase === RunPhase.Failed || phase === RunPhase.Stopped || phase === RunPhase.Cancelled;
+  return (
+    phase === RunPhase.Completed ||
+    phase === RunPhase.Failed ||
+    phase === RunPhase.Stopped ||
+    phase === RunPhase.Cancelled ||
+    phase === RunPhase.Skipped
+  );
 }
 
 /** The innermost message of an activity failure (the user's error, not the wrapper's). */

@@ -14,6 +14,7 @@ import { defaultStreamSettings, type StreamSettings } from '../../activities/ind
 import { loadCallbackSets } from '../../activities/user-callbacks.js';
 import { fileKeyStore } from '../../activities/key-store.js';
 import type { NotificationChannels } from '../../activities/notification-channels.js';
+import type { PreconditionRegistry } from '../../activities/precondition.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 import { TrainingService } from '../../service/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   /** Another Arkor client (for example one with a wrong token). */
   arkor?: ArkorClient;
   env?: NodeJS.ProcessEnv;
+  /** Preconditions by name; none by default. */
+  preconditions?: PreconditionRegistry;
   /** Notification channels (name → kind and URL); none by default. */
   notificationChannels?: NotificationChannels;
   /** Another task queue than the harness's (one process may run one worker per queue). */
@@ -112,6 +115,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
           env: options.env ?? process.env,
           keyStore: fileKeyStore(keyStoreDir),
           notificationChannels: options.notificationChannels ?? new Map(),
+          preconditions: options.preconditions ?? new Map(),
           stream: { ...testStreamSettings, ...options.stream },
         },
       });

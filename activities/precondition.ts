@@ -1,0 +1,70 @@
+/**
+ * Retrain only when something changed. A precondition is a function the worker registers (for
+ * example one that returns the dataset's current revision); the activity compares its answer
+ * with the revision of the last run promoted in the same scope, found through visibility.
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { PreconditionInput, PreconditionResult } from '../workflows/evaluation.js';
+import { ArkorPromotedScope, ArkorRevision } from '../workflows/search-attributes.js';
+import { invalidInput } from './failures.js';
+
+/** A registered precondition: what the run would train on now. */
+export type Precondition = (args: {
+  trainer: PreconditionInput['trainer'];
+  labels?: Record<string, string>;
+}) => Promise<{ revision: string; detail?: string }> | { revision: string; detail?: string };
+
+export type PreconditionRegistry = ReadonlyMap<string, Precondition>;
+
+export class PreconditionModuleError extends Error {
+  override readonly name = 'PreconditionModuleError';
+}
+
+/** Loads ARKOR_PRECONDITIONS_MODULE: every export must be a precondition function. */
+export async function loadPreconditions(modulePath: string | undefined): Promise<PreconditionRegistry> {
+  const registry = new Map<string, Precondition>();
+  if (!modulePath) return registry;
+  let loaded: Record<string, unknown>;
+  try {
+    loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new PreconditionModuleError(`Cannot load the preconditions module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const [name, value] of Object.entries(loaded)) {
+    if (typeof value !== 'function') throw new PreconditionModuleError(`Export "${name}" of ${modulePath} is not a function.`);
+    registry.set(name, value as Precondition);
+  }
+  return registry;
+}
+
+/** Escapes a value for a visibility query string literal. */
+function quoted(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function createPreconditionActivities(deps: { preconditions: PreconditionRegistry }) {
+  return {
+    async checkPrecondition(input: PreconditionInput): Promise<PreconditionResult> {
+      const check = deps.preconditions.get(input.check);
+      if (!check) {
+        throw invalidInput(
+          `precondition.check: the worker has no precondition "${input.check}" (it has: ${[...deps.preconditions.keys()].join(', ') || 'none'})`,
+        );
+      }
+      const { revision, detail } = await check({ trainer: input.trainer, ...(input.labels ? { labels: input.labels } : {}) });
+      // The newest completed run promoted in this scope is "the last promoted run".
+      const query = `WorkflowType = 'trainingRun' AND ${ArkorPromotedScope.name} = ${quoted(input.scope)} AND ExecutionStatus = 'Completed'`;
+      for await (const execution of Context.current().client.workflow.list({ query, pageSize: 1 })) {
+        const lastRevision = execution.typedSearchAttributes.get(ArkorRevision);
+        return {
+          revision,
+          ...(detail === undefined ? {} : { detail }),
+          ...(lastRevision === revision ? { samePromotedBy: execution.workflowId } : {}),
+        };
+      }
+      return { revision, ...(detail === undefined ? {} : { detail }) };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ArkorPromotedScope } from '../workflows/search-attributes.js';
+import type { TrainingRunInput } from '../workflows/input.js';
+import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
+
+describe('retraining only when something changed', () => {
+  let h: Harness;
+  /** What the precondition reports: the "dataset revision" the tests move. */
+  let revision = 'r1';
+  before(async () => {
+    h = await startHarness();
+    await h.startWorker({
+      preconditions: new Map([['datasetRevision', () => ({ revision, detail: `dataset at ${revision}` })]]),
+    });
+  });
+  after(async () => h?.close());
+
+  const run = (name: string): TrainingRunInput =>
+    trainingInput({
+      trainer: { name, maxSteps: 5, saveSteps: 5 },
+      precondition: { check: 'datasetRevision', scope: 'support-model' },
+      promotion: { deployment: 'precondition-bot', create: true, authMode: 'none' },
+    });
+
+  /** Waits until visibility lists `workflowId` as the promoted run of the scope. */
+  const promotedVisible = (workflowId: string) =>
+    eventually(
+      async () => {
+        for await (const execution of h.temporal.client.workflow.list({
+          query: `${ArkorPromotedScope.name} = 'support-model' AND ExecutionStatus = 'Completed'`,
+        })) {
+          if (execution.workflowId === workflowId) return true;
+        }
+        return undefined;
+      },
+      20_000,
+      'the promoted run in visibility',
+    );
+
+  it('trains on a new revision, skips the same one, and trains again when it changes', async () => {
+    const first = await h.service.start(run('rev-first'));
+    const firstResult = await h.service.outcome(first.workflowId);
+    assert.equal(firstResult.outcome, 'completed');
+    assert.equal(firstResult.status.promotion?.verified, true);
+    assert.deepEqual(firstResult.status.precondition, { revision: 'r1', detail: 'dataset at r1' });
+    await promotedVisible(first.workflowId);
+
+    const jobsBefore = h.emulator.stats().jobs.length;
+    const same = await h.service.start(run('rev-same'));
+    const sameResult = await h.service.outcome(same.workflowId);
+    assert.equal(sameResult.outcome, 'skipped');
+    assert.equal(sameResult.status.phase, 'skipped');
+    assert.equal(sameResult.reason, `revision r1 is what the last promoted run (${first.workflowId}) trained on`);
+    assert.equal(sameResult.jobId, undefined);
+    assert.equal(h.emulator.stats().jobs.length, jobsBefore, 'a skipped run submits nothing');
+
+    revision = 'r2';
+    const changed = await h.service.start(run('rev-changed'));
+    const changedResult = await h.service.outcome(changed.workflowId);
+    assert.equal(changedResult.outcome, 'completed');
+    assert.equal(changedResult.status.precondition?.revision, 'r2');
+    await promotedVisible(changed.workflowId);
+
+    // Back to r1: the last promoted run trained on r2, so r1 is new again.
+    revision = 'r1';
+    const back = await h.service.start(run('rev-back'));
+    assert.equal((await h.service.outcome(back.workflowId)).outcome, 'completed');
+  });
+
+  it('fails before submitting when the worker has no such precondition', async () => {
+    const jobsBefore = h.emulator.stats().jobs.length;
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'no-check' }, precondition: { check: 'nope' } }),
+    );
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'failed');
+    assert.match(result.reason ?? '', /precondition\.check: the worker has no precondition "nope"/);
+    assert.equal(h.emulator.stats().jobs.length, jobsBefore);
+  });
+});
