@@ -3,12 +3,11 @@
  * example one that returns the dataset's current revision); the activity compares its answer
  * with the revision of the last run promoted in the same scope, found through visibility.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PreconditionInput, PreconditionResult } from '../workflows/evaluation.js';
 import { ArkorPromotedScope, ArkorRevision } from '../workflows/search-attributes.js';
 import { invalidInput } from './failures.js';
+import { importModuleExports } from './load-module.js';
 
 /** A registered precondition: what the run would train on now. */
 export type Precondition = (args: {
@@ -26,13 +25,8 @@ export class PreconditionModuleError extends Error {
 export async function loadPreconditions(modulePath: string | undefined): Promise<PreconditionRegistry> {
   const registry = new Map<string, Precondition>();
   if (!modulePath) return registry;
-  let loaded: Record<string, unknown>;
-  try {
-    loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new PreconditionModuleError(`Cannot load the preconditions module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  for (const [name, value] of Object.entries(loaded)) {
+  const exported = await importModuleExports(modulePath, 'preconditions', (message) => new PreconditionModuleError(message));
+  for (const [name, value] of exported) {
     if (typeof value !== 'function') throw new PreconditionModuleError(`Export "${name}" of ${modulePath} is not a function.`);
     registry.set(name, value as Precondition);
   }

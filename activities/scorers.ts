@@ -2,8 +2,7 @@
  * Named scorers for smoke-test expectations (`{ scorer: "<name>", options }`): the built-ins and
  * the functions exported by the worker's scorer module (`ARKOR_SCORERS_MODULE`).
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModuleExports } from './load-module.js';
 import type { GoldenPrompt } from '../workflows/input.js';
 
 /** What a scorer receives: the model's answer, the prompt it answered and the expectation's options. */
@@ -64,15 +63,7 @@ export const BUILTIN_SCORERS: ReadonlyMap<string, Scorer> = new Map<string, Scor
 export async function loadScorers(modulePath: string | undefined): Promise<ScorerRegistry> {
   const scorers = new Map<string, Scorer>(BUILTIN_SCORERS);
   if (!modulePath) return scorers;
-  let loaded: Record<string, unknown>;
-  try {
-    loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new ScorerModuleError(
-      `Cannot load the scorer module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const exported = Object.entries(loaded);
+  const exported = await importModuleExports(modulePath, 'scorer', (message) => new ScorerModuleError(message));
   if (exported.length === 0) throw new ScorerModuleError(`The scorer module ${modulePath} exports no scorer.`);
   for (const [name, value] of exported) {
     if (typeof value !== 'function') {

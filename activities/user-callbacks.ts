@@ -8,9 +8,8 @@
  * - `onLogBatch` may take a whole batch of log events instead of one `onLog` call per event;
  * - a callback may return `stopRun(reason)` to end the run early (the backend job is cancelled).
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import type { ChatRequest, TrainingJob } from '../arkor/index.js';
+import { importModuleExports } from './load-module.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -124,15 +123,8 @@ export async function loadCallbackSets(modulePath: string | undefined): Promise<
     sets.set('default', {});
     return sets;
   }
-  let loaded: Record<string, unknown>;
-  try {
-    loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new CallbackModuleError(
-      `Cannot load the callbacks module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  for (const [name, value] of Object.entries(loaded)) {
+  const exported = await importModuleExports(modulePath, 'callbacks', (message) => new CallbackModuleError(message));
+  for (const [name, value] of exported) {
     const problem = callbackSetProblem(value);
     if (problem) throw new CallbackModuleError(`Export "${name}" of ${modulePath} ${problem}.`);
     sets.set(name, value as TrainingCallbacks);

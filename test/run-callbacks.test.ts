@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchRecord } from './support/recording-callbacks.js';
-import { readRecords } from './support/records.js';
 import { startHarness, trainingInput, type Harness } from './support/harness.js';
 
 /** Long enough (10 s of 5 ms steps) that the job is still running when a failed run cancels it. */
@@ -17,7 +16,6 @@ describe('callback retries, failure policies and batching', () => {
   });
   after(async () => h?.close());
 
-  const recordsOf = (jobId: string) => readRecords(h.recordFile).filter((r) => r.key.startsWith(`${jobId}:`));
   const jobOf = (jobId: string) => h.emulator.stats().jobs.find((j) => j.id === jobId);
 
   /** The workflow's own failure type (what Temporal, Schedules and alerts see). */
@@ -37,7 +35,7 @@ describe('callback retries, failure policies and batching', () => {
     );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
-    const records = recordsOf(result.jobId!);
+    const records = h.recordsOf(result.jobId!);
     const checkpoints = records.filter((r) => r.callback === 'onCheckpoint');
     assert.deepEqual(
       checkpoints.map((r) => [r.step, r.attempt]),
@@ -71,7 +69,7 @@ describe('callback retries, failure policies and batching', () => {
     assert.equal(result.stop?.cause, 'callback-failure');
     assert.equal(await failureType(workflowId), 'CallbackFailed');
 
-    const records = recordsOf(result.jobId!);
+    const records = h.recordsOf(result.jobId!);
     assert.deepEqual(
       records.map((r) => [r.callback, r.attempt]),
       [
@@ -99,7 +97,7 @@ describe('callback retries, failure policies and batching', () => {
     assert.deepEqual(error?.eventIds, ['1']);
     assert.match(error?.message ?? '', /^onStarted failed after its retries: .*onStarted is broken/);
     // The later callbacks all ran, once each.
-    const records = recordsOf(result.jobId!);
+    const records = h.recordsOf(result.jobId!);
     assert.equal(records.filter((r) => r.callback === 'onStarted').length, 2);
     assert.equal(records.filter((r) => r.callback === 'onLog').length, 12);
     assert.deepEqual(
@@ -138,7 +136,7 @@ describe('callback retries, failure policies and batching', () => {
     assert.equal(result.outcome, 'failed');
     assert.match(result.reason ?? '', /^onCheckpoint failed after its retries: .*flaky checkpoint handler, attempt 1/);
     assert.equal(await failureType(workflowId), 'CallbackFailed');
-    const checkpoints = recordsOf(result.jobId!).filter((r) => r.callback === 'onCheckpoint');
+    const checkpoints = h.recordsOf(result.jobId!).filter((r) => r.callback === 'onCheckpoint');
     assert.deepEqual(
       checkpoints.map((r) => [r.step, r.attempt]),
       [[10, 1]],
@@ -156,7 +154,7 @@ describe('callback retries, failure policies and batching', () => {
     );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
-    const records = recordsOf(result.jobId!);
+    const records = h.recordsOf(result.jobId!);
     assert.equal(records.filter((r) => r.callback === 'onLog').length, 0, 'onLog is not called when onLogBatch exists');
     const batches = records.filter((r): r is BatchRecord => r.callback === 'onLogBatch');
     const events = batches.flatMap((batch) => batch.events);

@@ -5,7 +5,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ArkorClient } from '../arkor/index.js';
 import { InvalidTrainingInputError } from '../workflows/input.js';
 import { TrainingService } from '../service/index.js';
-import { readRecords } from './support/records.js';
 import { startHarness, trainingInput, type Harness } from './support/harness.js';
 
 const SECRET_TOKEN = 'arkor-secret-token-3f9a1c';
@@ -19,7 +18,6 @@ describe('how runs end', () => {
   });
   after(async () => h?.close());
 
-  const recordsOf = (jobId: string) => readRecords(h.recordFile).filter((r) => r.key.startsWith(`${jobId}:`));
 
   it('a backend-reported failure calls onFailed only and fails the run with the result', async () => {
     h.emulator.setBehaviour({ kind: 'nameContains', text: 'fails-at-7' }, { failAtStep: { step: 7, error: 'CUDA OOM' } });
@@ -28,10 +26,10 @@ describe('how runs end', () => {
     assert.equal(result.outcome, 'failed');
     assert.equal(result.reason, 'CUDA OOM');
     assert.equal(result.status.phase, 'failed');
-    const callbacks = recordsOf(result.jobId!).map((r) => r.callback);
+    const callbacks = h.recordsOf(result.jobId!).map((r) => r.callback);
     assert.deepEqual([...new Set(callbacks)], ['onStarted', 'onLog', 'onFailed']);
     assert.equal(callbacks.filter((c) => c === 'onFailed').length, 1);
-    const failed = recordsOf(result.jobId!).find((r) => r.callback === 'onFailed');
+    const failed = h.recordsOf(result.jobId!).find((r) => r.callback === 'onFailed');
     assert.equal(failed?.error, 'CUDA OOM');
     assert.equal(failed?.status, 'failed');
     // The workflow itself failed (so Schedules and alerts see a failure), carrying the result.

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunResult } from '../service/index.js';
 import type { TrainingRunInput } from '../workflows/input.js';
-import { readRecords } from './support/records.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 /** 10 s of 5 ms steps: still training whenever a test stops it. */
@@ -16,7 +15,6 @@ describe('stopping a run early', () => {
   });
   after(async () => h?.close());
 
-  const recordsOf = (jobId: string) => readRecords(h.recordFile).filter((r) => r.key.startsWith(`${jobId}:`));
 
   function longRun(
     name: string,
@@ -49,7 +47,7 @@ describe('stopping a run early', () => {
     assert.equal(job.status, 'cancelled');
     assert.ok(job.cancelsAccepted >= 1);
     assert.ok(job.step < LONG_RUN, 'the job did not train to the end');
-    const terminal = recordsOf(result.jobId).filter((r) => r.callback === 'onCompleted' || r.callback === 'onFailed');
+    const terminal = h.recordsOf(result.jobId).filter((r) => r.callback === 'onCompleted' || r.callback === 'onFailed');
     assert.deepEqual(terminal, []);
   }
 
@@ -67,7 +65,7 @@ describe('stopping a run early', () => {
     const { workflowId } = await h.service.start(longRun('stop-nan-tail'));
     const result = await h.service.outcome(workflowId);
     assert.equal(result.stop?.reason, 'loss is NaN at step 7');
-    const logged = recordsOf(result.jobId!).filter((r) => r.callback === 'onLog');
+    const logged = h.recordsOf(result.jobId!).filter((r) => r.callback === 'onLog');
     assert.deepEqual(logged.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7]);
     assert.equal(result.stop?.atStep, 7);
   });
@@ -114,7 +112,7 @@ describe('stopping a run early', () => {
     );
     const result = await h.service.outcome(workflowId);
     assertStopped(result, 'stopped', 'directive', /^checkpoint 10 is good enough$/);
-    const checkpoints = recordsOf(result.jobId!).filter((r) => r.callback === 'onCheckpoint');
+    const checkpoints = h.recordsOf(result.jobId!).filter((r) => r.callback === 'onCheckpoint');
     assert.deepEqual(
       checkpoints.map((r) => r.step),
       [10],
@@ -162,7 +160,7 @@ describe('stopping a run early', () => {
     // The stop may reach the workflow before the terminal event does: the cancel is then
     // refused (the job is over) and the run finishes normally.
     assert.ok((job?.cancelsRejected ?? 0) <= 1);
-    assert.equal(recordsOf(result.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
+    assert.equal(h.recordsOf(result.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
   });
 
   it('a stop signal after the run completed changes nothing', async () => {
@@ -177,6 +175,6 @@ describe('stopping a run early', () => {
     const job = h.emulator.stats().jobs.find((j) => j.id === first.jobId);
     assert.equal(job?.status, 'completed');
     assert.equal(job?.cancelsAccepted, 0);
-    assert.equal(recordsOf(first.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
+    assert.equal(h.recordsOf(first.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
   });
 });

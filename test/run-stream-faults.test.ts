@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { StreamConnectionFault } from '../emulator/index.js';
 import { TrainingService } from '../service/index.js';
-import { readRecords, type CallbackRecord } from './support/records.js';
+import type { CallbackRecord } from './support/records.js';
 import { startHarness, trainingInput, type Harness } from './support/harness.js';
 
 /** The run every fault scenario trains: 32 frames (started, 24 logs, 3 evals, 3 checkpoints, completed). */
@@ -34,7 +34,6 @@ describe('stream faults do not change what callbacks see', () => {
   });
   after(async () => h?.close());
 
-  const recordsOf = (jobId: string) => readRecords(h.recordFile).filter((r) => r.key.startsWith(`${jobId}:`));
 
   /** Trains PLAN under `faults` and checks the callbacks saw exactly a healthy run; returns the stream opens. */
   async function trainThrough(
@@ -49,7 +48,7 @@ describe('stream faults do not change what callbacks see', () => {
     const jobId = result.jobId;
     assert.ok(jobId);
 
-    const records = recordsOf(jobId);
+    const records = h.recordsOf(jobId);
     assert.deepEqual(records.map(describeRecord), healthySequence());
     // Exactly once: one record per idempotency key, each on its first attempt.
     assert.equal(new Set(records.map((r) => r.key)).size, records.length);

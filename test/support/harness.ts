@@ -20,6 +20,7 @@ import { TrainingService } from '../../service/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
 import { createTrainingWorkers, type TrainingWorkers } from '../../worker/create-worker.js';
 import { workflowBundlePath } from '../../worker/bundle.js';
+import { readRecords, type CallbackRecord } from './records.js';
 import { startTemporal, type TemporalTestServer } from './temporal.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,6 +60,8 @@ export interface Harness {
   recordFile: string;
   /** The workers' deployment key store. */
   keyStoreDir: string;
+  /** What the recording callbacks recorded for one job, in order. */
+  recordsOf(jobId: string): CallbackRecord[];
   /** A worker in this process, using the recording callbacks module. */
   startWorker(options?: WorkerOptions): Promise<{ stop(): Promise<void> }>;
   /** `worker.ts` as a child process; resolves once it printed its ready line. */
@@ -101,6 +104,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
     taskQueue,
     recordFile,
     keyStoreDir,
+    recordsOf: (jobId) => readRecords(recordFile).filter((record) => record.key.startsWith(`${jobId}:`)),
     async startWorker(options = {}) {
       const workers: TrainingWorkers = await createTrainingWorkers({
         connection: temporal.nativeConnection,
