@@ -49,7 +49,11 @@ async function tryConnect(settings: TemporalSettings, timeoutMs: number): Promis
     try {
       const connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
-      return new Client({ connection, namespace: settings.namespace });
+      return new Client({
+        connection,
+        namespace: settings.namespace,
+        ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
+      });
     } catch {
       if (Date.now() > deadline) return undefined;
       await new Promise((r) => setTimeout(r, 300));
@@ -128,6 +132,7 @@ async function main(): Promise<number> {
     namespace: settings.namespace,
     taskQueue,
     shutdownGraceMs: 2000,
+    ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
     deps: {
       arkor,
       callbackSets: await loadCallbackSets(process.env.ARKOR_CALLBACKS_MODULE),

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEMO_QUESTIONS } from '../emulator/index.js';
 import type { TrainingRunInput } from '../workflows/input.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { historyText } from './support/history-text.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 /** Golden prompts the emulator's model answers right once it is good enough. */
@@ -91,7 +92,8 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     assert.ok(slack.requests.every((r) => typeof (r.body as { text?: unknown }).text === 'string'));
 
     // Neither the key plaintext nor a webhook URL is anywhere in the run's history.
-    const history = JSON.stringify(await h.service.handle(workflowId).fetchHistory());
+    const history = await historyText(h.service.handle(workflowId));
+    assert.ok(history.includes('"production"'), 'control: payload bytes are searched');
     assert.ok(!history.includes(plaintext), 'key plaintext in history');
     assert.ok(!history.includes('team-secret-path') && !history.includes('slack-secret'), 'webhook URL in history');
   });

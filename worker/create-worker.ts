@@ -3,6 +3,7 @@
  * cancel) and the stream queue (wait activities), each with its own concurrency limit, so
  * that hours-long streams never take the slots callbacks need.
  */
+import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { streamTaskQueue } from '../workflows/task-queues.js';
@@ -21,6 +22,8 @@ export interface TrainingWorkerOptions {
   maxActivities?: number;
   /** Grace time for activities at shutdown, in ms. Default 10 000. */
   shutdownGraceMs?: number;
+  /** Payload codecs (encryption); must match the clients'. */
+  dataConverter?: DataConverter;
 }
 
 export interface TrainingWorkers {
@@ -35,6 +38,7 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   };
   const workers: Worker[] = [];
   if (queues !== 'streams') {

@@ -20,6 +20,7 @@ import { TrainingService } from '../../service/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
 import { createTrainingWorkers, type TrainingWorkers } from '../../worker/create-worker.js';
 import { workflowBundlePath } from '../../worker/bundle.js';
+import type { DataConverter } from '@temporalio/common';
 import { readRecords, type CallbackRecord } from './records.js';
 import { startTemporal, type TemporalTestServer } from './temporal.js';
 
@@ -44,6 +45,8 @@ export interface WorkerOptions {
   preconditions?: PreconditionRegistry;
   /** Notification channels (name → kind and URL); none by default. */
   notificationChannels?: NotificationChannels;
+  /** Payload codecs for this worker (clients must use the same; see `clientWith`). */
+  dataConverter?: DataConverter;
   /** Another task queue than the harness's (one process may run one worker per queue). */
   taskQueue?: string;
   maxStreams?: number;
@@ -113,6 +116,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
         maxStreams: options.maxStreams ?? 50,
         maxActivities: options.maxActivities ?? 20,
         shutdownGraceMs: 1000,
+        ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
         deps: {
           arkor: options.arkor ?? arkor,
           callbackSets: await loadCallbackSets(recordingCallbacksModule),
