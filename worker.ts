@@ -8,13 +8,17 @@ import { loadCallbackSets } from './activities/user-callbacks.js';
 import { fileKeyStore, keyStoreDirFromEnv } from './activities/key-store.js';
 import { loadNotificationChannels } from './activities/notification-channels.js';
 import { loadScorers } from './activities/scorers.js';
+import { loadPreconditions } from './activities/precondition.js';
 import { connectWorker, loadTemporalSettings } from './service/connection.js';
 import { loadWorkerSettings } from './worker/config.js';
+import { installMetricsRuntime } from './worker/metrics.js';
 import { createTrainingWorkers } from './worker/create-worker.js';
 import { streamTaskQueue } from './workflows/task-queues.js';
 
 async function main(): Promise<void> {
   const settings = loadWorkerSettings();
+  // Before anything creates the default Runtime (the first NativeConnection would).
+  const metricsUrl = installMetricsRuntime(settings);
   const temporal = loadTemporalSettings();
   const arkor = new ArkorClient(await resolveArkorConnection());
   const callbackSets = await loadCallbackSets(settings.ARKOR_CALLBACKS_MODULE);
@@ -24,6 +28,7 @@ async function main(): Promise<void> {
   const workers = await createTrainingWorkers({
     connection,
     namespace: temporal.namespace,
+    ...(temporal.dataConverter ? { dataConverter: temporal.dataConverter } : {}),
     taskQueue: settings.TEMPORAL_TASK_QUEUE,
     queues: settings.ARKOR_WORKER_QUEUES,
     maxStreams: settings.ARKOR_MAX_STREAMS,
@@ -36,6 +41,7 @@ async function main(): Promise<void> {
       keyStore: fileKeyStore(keyStoreDirFromEnv(process.env)),
       notificationChannels,
       scorers: await loadScorers(settings.ARKOR_SCORERS_MODULE),
+      preconditions: await loadPreconditions(settings.ARKOR_PRECONDITIONS_MODULE),
       stream: {
         logBatchMaxEvents: settings.ARKOR_LOG_BATCH_MAX_EVENTS,
         logBatchMaxDelayMs: settings.ARKOR_LOG_BATCH_MAX_DELAY_MS,
@@ -47,7 +53,8 @@ async function main(): Promise<void> {
   console.log(
     `worker ready: namespace=${temporal.namespace} address=${temporal.address} ` +
       `taskQueue=${settings.TEMPORAL_TASK_QUEUE} streamQueue=${streamTaskQueue(settings.TEMPORAL_TASK_QUEUE)} ` +
-      `callbackSets=${[...callbackSets.keys()].join(',')} notificationChannels=${[...notificationChannels.keys()].join(',') || '-'}`,
+      `callbackSets=${[...callbackSets.keys()].join(',')} notificationChannels=${[...notificationChannels.keys()].join(',') || '-'}` +
+      (metricsUrl ? ` metrics=${metricsUrl}` : ''),
   );
   try {
     await workers.run();

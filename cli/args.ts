@@ -4,6 +4,14 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
+import {
+  ALL_SCHEDULE_FLAGS,
+  LIST_FLAGS,
+  parseListCommand,
+  parseScheduleCommand,
+  type ListCommand,
+  type ScheduleCommand,
+} from './schedule-args.js';
 
 export const CommandName = {
   Start: 'start',
@@ -13,6 +21,8 @@ export const CommandName = {
   Cancel: 'cancel',
   Approve: 'approve',
   Reject: 'reject',
+  Schedule: 'schedule',
+  List: 'list',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
 
@@ -24,7 +34,9 @@ export type Command =
   | { kind: 'stop'; workflowId: string; reason: string }
   | { kind: 'cancel'; workflowId: string }
   | { kind: 'approve'; workflowId: string; by?: string; reason?: string }
-  | { kind: 'reject'; workflowId: string; by?: string; reason: string };
+  | { kind: 'reject'; workflowId: string; by?: string; reason: string }
+  | ScheduleCommand
+  | ListCommand;
 
 /** The parsed command line. */
 export interface CliArgs {
@@ -43,6 +55,20 @@ const options = {
   json: { type: 'boolean' },
   reason: { type: 'string' },
   by: { type: 'string' },
+  cron: { type: 'string', multiple: true },
+  every: { type: 'string' },
+  timezone: { type: 'string' },
+  overlap: { type: 'string' },
+  'catchup-window': { type: 'string' },
+  'pause-on-failure': { type: 'boolean' },
+  update: { type: 'boolean' },
+  note: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  phase: { type: 'string' },
+  model: { type: 'string' },
+  schedule: { type: 'string' },
+  limit: { type: 'string' },
 } as const;
 type OptionName = keyof typeof options;
 
@@ -57,6 +83,9 @@ const COMMAND_OPTIONS: Record<CommandName, readonly OptionName[]> = {
   cancel: [],
   approve: ['by', 'reason'],
   reject: ['by', 'reason'],
+  // Each subcommand's own flags are checked in schedule-args.ts.
+  schedule: ALL_SCHEDULE_FLAGS,
+  list: LIST_FLAGS,
 };
 
 function isCommandName(value: string): value is CommandName {
@@ -85,6 +114,12 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   for (const key of Object.keys(values) as OptionName[]) {
     if (!allowed.has(key)) throw new UsageError(`"${name}" does not take --${key}`);
   }
+
+  if (name === 'schedule') {
+    const given = Object.keys(values).filter((key) => !(GLOBAL_OPTIONS as readonly string[]).includes(key));
+    return { command: parseScheduleCommand(rest, values, given), ...global };
+  }
+  if (name === 'list') return { command: parseListCommand(rest, values), ...global };
 
   if (name === 'start') {
     if (rest.length > 0) throw new UsageError(`"start" takes no arguments (got "${rest.join(' ')}"); use --config <file>`);

@@ -5,14 +5,18 @@
  * never the API key or other settings.
  */
 import { connectClient, loadTemporalSettings } from '../service/connection.js';
+import { listRuns } from '../service/runs.js';
+import { ScheduleService } from '../service/schedules.js';
 import { TrainingService } from '../service/training-service.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
-import type { RunService } from './context.js';
+import type { RunLister, RunService, ScheduleOps } from './context.js';
 import { TemporalConnectionError } from './errors.js';
 import { oneLine } from './format.js';
 
 export interface ConnectedService {
   service: RunService;
+  schedules?: ScheduleOps;
+  listRuns?: RunLister;
   /** Closes the connection so the process can exit. */
   close(): Promise<void>;
 }
@@ -38,6 +42,8 @@ export const connectService: ServiceConnector = async (taskQueue) => {
     const client = await connectClient(settings);
     return {
       service: new TrainingService(client, { taskQueue }),
+      schedules: new ScheduleService(client, { taskQueue }),
+      listRuns: (filter, options) => listRuns(client, filter, options),
       close: () => client.connection.close(),
     };
   } catch (error) {

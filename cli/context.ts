@@ -1,8 +1,16 @@
 /** What every command gets: the run service and where to write. */
+import type { ListRunsFilter, ListRunsOptions, RunSummary } from '../service/runs.js';
+import type { ScheduleService } from '../service/schedules.js';
 import type { TrainingService } from '../service/training-service.js';
 
 /** The part of `TrainingService` the CLI uses (a narrow type so tests can pass a fake). */
 export type RunService = Pick<TrainingService, 'start' | 'status' | 'stop' | 'cancel' | 'outcome' | 'decide'>;
+
+/** The schedule operations the `schedule` commands use. */
+export type ScheduleOps = Pick<ScheduleService, 'create' | 'update' | 'list' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'backfill' | 'delete'>;
+
+/** Lists runs from visibility (`service/runs.ts` `listRuns`, bound to a client). */
+export type RunLister = (filter: ListRunsFilter, options?: ListRunsOptions) => Promise<RunSummary[]>;
 
 /** The process streams, abstracted so commands can be run in-process by tests. */
 export interface CliIo {
@@ -19,4 +27,8 @@ export interface CliIo {
 export interface CommandContext {
   service: RunService;
   io: CliIo;
+  /** Absent when the connector provides no schedule service (test fakes). */
+  schedules?: ScheduleOps;
+  /** Absent when the connector provides no run listing (test fakes). */
+  listRuns?: RunLister;
 }

@@ -2,7 +2,7 @@
  * The CLI's top level: parse, validate the config, connect, run the command, and map every
  * ending to an exit code (0 ok, 1 run failed/cancelled or Temporal error, 2 usage/config error).
  */
-import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { isGrpcServiceError, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { parseCliArgs, type Command } from './args.js';
 import { loadRunConfig } from './config.js';
 import { connectService, resolveTaskQueue, type ServiceConnector } from './connect.js';
@@ -17,6 +17,11 @@ import { runStatus } from './commands/status.js';
 import { runStop } from './commands/stop.js';
 import { runDecide } from './commands/decide.js';
 import { runWatch } from './commands/watch.js';
+import { runList } from './commands/list.js';
+import { runSchedule } from './commands/schedule.js';
+import { InvalidRunFilterError } from '../service/runs.js';
+import { InvalidScheduleError } from '../service/schedules.js';
+import { InvalidTrainingInputError } from '../workflows/input.js';
 import type { TrainingRunInput } from '../workflows/input.js';
 
 export interface CliDeps {
@@ -45,7 +50,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
   }
 
   let input: TrainingRunInput | undefined;
-  if (command.kind === 'start') {
+  if (command.kind === 'start' || command.kind === 'schedule-create' || command.kind === 'schedule-update') {
     try {
       input = await loadRunConfig(command.configPath);
     } catch (error) {
@@ -62,7 +67,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
     io.stderr(`error: ${describeError(error)}\n`);
     return ExitCode.Failure;
   }
-  const ctx: CommandContext = { service: connected.service, io };
+  const ctx: CommandContext = {
+    service: connected.service,
+    io,
+    ...(connected.schedules ? { schedules: connected.schedules } : {}),
+    ...(connected.listRuns ? { listRuns: connected.listRuns } : {}),
+  };
   try {
     switch (command.kind) {
       case 'start':
@@ -84,9 +94,15 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
           ...(command.by ? { by: command.by } : {}),
           ...(command.reason ? { reason: command.reason } : {}),
         });
+      case 'list':
+        return await runList(ctx, command);
+      default:
+        return await runSchedule(ctx, command, input);
     }
   } catch (error) {
     io.stderr(`error: ${describeError(error)}\n`);
+    // Values the server-side validation rejects are the caller's mistake, as a bad flag is.
+    if (error instanceof InvalidScheduleError || error instanceof InvalidRunFilterError || error instanceof InvalidTrainingInputError) return ExitCode.Usage;
     return ExitCode.Failure;
   } finally {
     await connected.close().catch(() => undefined);
@@ -100,6 +116,7 @@ const GRPC_UNAVAILABLE = 14;
 export function describeError(error: unknown): string {
   if (error instanceof TemporalConnectionError) return error.message;
   if (error instanceof WorkflowNotFoundError) return `no run with workflow id ${error.workflowId}`;
+  if (error instanceof ScheduleNotFoundError) return `no schedule with id ${error.scheduleId}`;
   const text = oneLine(error instanceof Error ? error.message : String(error));
   // The server went away after the connection was made.
   if (isGrpcServiceError(error) && Number(error.code) === GRPC_UNAVAILABLE) return `Temporal is unavailable (check TEMPORAL_ADDRESS): ${text}`;

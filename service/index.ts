@@ -8,3 +8,19 @@ export { InvalidTrainingInputError, parseTrainingRunInput, SUPPORTED_MODELS, typ
 export { RunOutcome, RunFailureType, type RunResult } from '../workflows/result.js';
 export { RunPhase, type RunStatus } from '../workflows/status.js';
 export { statusQuery, stopSignal } from '../workflows/messages.js';
+export {
+  InvalidScheduleError,
+  OVERLAP_POLICIES,
+  OverlapPolicy,
+  ScheduleAlreadyExistsError,
+  ScheduleNotFoundError,
+  ScheduleService,
+  scheduledWorkflowIdPrefix,
+  type ScheduleInfo,
+  type ScheduleListEntry,
+  type SchedulePolicyOptions,
+  type ScheduleServiceOptions,
+  type ScheduleTiming,
+  type ScheduledAction,
+} from './schedules.js';
+export { buildRunsQuery, InvalidRunFilterError, listRuns, type ListRunsFilter, type ListRunsOptions, type RunSummary } from './runs.js';

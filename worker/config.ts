@@ -14,6 +14,8 @@ const workerEnvSchema = z.object({
   ARKOR_CALLBACKS_MODULE: z.string().min(1).optional(),
   /** Module exporting scorer functions for smoke-test `{ scorer }` expectations. */
   ARKOR_SCORERS_MODULE: z.string().min(1).optional(),
+  /** Module exporting precondition functions (input `precondition.check`). */
+  ARKOR_PRECONDITIONS_MODULE: z.string().min(1).optional(),
   /** Which queues this process polls: both, or only one (to scale streams and callbacks apart). */
   ARKOR_WORKER_QUEUES: z.enum(['all', 'main', 'streams']).default('all'),
   /** Streams (wait activities) this worker follows at once. */
@@ -25,6 +27,13 @@ const workerEnvSchema = z.object({
   ARKOR_STREAM_IDLE_TIMEOUT_MS: ms.default(60_000),
   /** How long activities get to finish on SIGINT/SIGTERM before they are cancelled. */
   ARKOR_SHUTDOWN_GRACE_MS: ms.default(10_000),
+  /** Serve Prometheus metrics on this port (all interfaces). Off by default. */
+  ARKOR_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /** Serve Prometheus metrics on this `host:port`, e.g. `127.0.0.1:9464`; wins over the port. */
+  ARKOR_METRICS_BIND: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464')
+    .optional(),
 });
 
 export type WorkerSettings = z.infer<typeof workerEnvSchema>;
