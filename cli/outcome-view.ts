@@ -25,5 +25,22 @@ export function formatOutcome(result: RunResult): string {
   line += ` at step ${formatSteps(status.step, status.maxSteps)}, best loss ${formatBest(status.bestLoss)}`;
   if (result.outcome === RunOutcome.Completed) line += `, ${result.artifacts.length} artifact${result.artifacts.length === 1 ? '' : 's'}`;
   if (result.reason) line += `: ${oneLine(result.reason)}`;
-  return `${line}\n`;
+  const lines = [line];
+  if (status.finalScore) {
+    const base = status.baseScore === undefined ? '' : ` (base model ${status.baseScore.toFixed(3)})`;
+    lines.push(`  final score ${status.finalScore.score.toFixed(3)}${base}`);
+  }
+  if (status.gate) lines.push(`  gate ${status.gate.passed ? 'passed' : 'failed'}: ${oneLine(status.gate.reason)}`);
+  if (status.approval) lines.push(`  approval ${status.approval.state}${status.approval.by ? ` by ${status.approval.by}` : ''}`);
+  const promotion = status.promotion;
+  if (promotion) {
+    lines.push(
+      promotion.skipped
+        ? `  not promoted to ${promotion.deployment}: ${oneLine(promotion.skipped)}`
+        : promotion.verified
+          ? `  promoted to ${promotion.deployment}${promotion.created ? ' (created)' : ''}${promotion.keyId ? `, key ${promotion.keyId}` : ''}`
+          : `  promotion to ${promotion.deployment} failed${promotion.rolledBack ? ', rolled back' : ''}: ${oneLine(promotion.error ?? 'unknown')}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

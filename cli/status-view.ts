@@ -8,7 +8,8 @@ export const STATUS_CHECKPOINTS_SHOWN = 5;
 
 /** A checkpoint as one short phrase: `step 20 (2 artifacts)`. */
 export function formatCheckpoint(checkpoint: CheckpointInfo): string {
-  return `step ${checkpoint.step} (${checkpoint.artifactCount} artifact${checkpoint.artifactCount === 1 ? '' : 's'})`;
+  const artifacts = `${checkpoint.artifactCount} artifact${checkpoint.artifactCount === 1 ? '' : 's'}`;
+  return `step ${checkpoint.step} (${artifacts})${checkpoint.score === undefined ? '' : `, score ${checkpoint.score.toFixed(3)}`}`;
 }
 
 /** A labelled, multi-line view of a run's status (ends with a newline). */

@@ -45,7 +45,10 @@ describe('npm run dev', () => {
     assert.match(stderr, /starting the dev server/);
     assert.match(stderr, /Arkor: emulator at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(stdout, /checkpoint saved: step 20/);
+    assert.match(stdout, /checkpoint saved: step 40 \(2 artifacts\), score 1\.000/);
     assert.match(stdout, /completed .*step 60\/60/);
+    assert.match(stdout, /gate passed: score 1\.000 reaches the minimum 0\.75/);
+    assert.match(stdout, /promoted to support-bot-demo \(created\)/);
     assert.match(stderr, /Temporal Web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/dev-support-bot-demo-/);
   });
 });

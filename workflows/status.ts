@@ -96,6 +96,8 @@ export interface RunStatus {
   /** `[step, loss]` pairs, downsampled to at most `LOSS_CURVE_POINTS` points. */
   lossCurve: Array<[number, number]>;
   checkpoints: CheckpointInfo[];
+  /** True when the run scores its checkpoints (it has smoke-test prompts). */
+  scoresCheckpoints?: boolean;
   /** The base model's smoke-test score, computed once per run. */
   baseScore?: number;
   bestCheckpoint?: { step: number; score: number };

@@ -131,6 +131,7 @@ class TrainingRun {
           eventsNotDispatched: 0,
           startedAt: new Date(this.startedAtMs).toISOString(),
           runNumber: 1,
+          ...(input.smokeTest ? { scoresCheckpoints: true } : {}),
           ...(input.labels ? { labels: input.labels } : {}),
         };
     if (resume?.cursor !== undefined) {
