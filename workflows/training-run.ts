@@ -65,6 +65,15 @@ const DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW = 500;
 /** Undispatched events a continued run takes along; more are read from the stream again. */
 const MAX_EVENTS_CARRIED = 500;
 
+/** The wait activity of this run, as the main loop sees it. */
+interface RunningStream {
+  settled(): boolean;
+  outcome(): StreamOutcome | undefined;
+  error(): unknown;
+  /** Cancels the activity and waits until it acknowledged (no signal of it is still on its way). */
+  stop(): Promise<void>;
+}
+
 interface ResumeSummary {
   status: RunStatus;
   patience: PatienceState;
@@ -280,48 +289,61 @@ class TrainingRun {
 
   private async follow(): Promise<RunResult> {
     const jobId = this.requireJob().id;
-    const streamScope = new CancellationScope();
-    // Settled by the stream activity; read through a holder because TypeScript cannot see
-    // the assignment from inside the promise callbacks.
-    const stream: { settled?: { outcome?: StreamOutcome; error?: unknown } } = {};
-    const streamDone = streamScope
-      .run(() => this.followJob({ jobId, ...(this.status.cursor === undefined ? {} : { cursor: this.status.cursor }) }))
-      .then(
-        (outcome) => void (stream.settled = { outcome }),
-        (error: unknown) => void (stream.settled = { error }),
-      );
-    const settledOutcome = (): StreamOutcome | undefined => stream.settled?.outcome;
+    let stream = this.startStream(jobId);
     const signalsBeforeContinue = this.input.continueAsNew?.afterSignals ?? DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW;
     const continueAsNewDue = () => workflowInfo().continueAsNewSuggested || this.signalsThisRun >= signalsBeforeContinue;
 
     for (;;) {
-      await condition(() => this.queue.length > 0 || !!stream.settled || !!this.stopRequest || continueAsNewDue());
+      await condition(() => this.queue.length > 0 || stream.settled() || !!this.stopRequest || continueAsNewDue());
       // A stop that arrives once training has ended is moot: finish normally instead.
-      if (this.stopRequest && !stream.settled?.outcome) {
-        const stopped = await this.stopEarly(this.stopRequest, streamScope, streamDone, settledOutcome);
+      if (this.stopRequest && !stream.outcome()) {
+        const stopped = await this.stopEarly(this.stopRequest, stream);
         if (stopped) return stopped;
+        // The job ended on its own while the stop was on its way; read the rest of its events.
+        if (!stream.outcome()) stream = this.startStream(jobId);
         continue;
       }
       // Checked before dispatching: a stream that outpaces the callbacks keeps the queue full,
-      // and the history must not grow with it.
-      // At least one dispatch per run, so that a run always makes progress before handing over.
-      const continueNow = !stream.settled && continueAsNewDue() && (this.dispatchesThisRun > 0 || this.queue.length === 0);
+      // and the history must not grow with it. At least one dispatch per run, so that a run
+      // always makes progress before handing over.
+      const continueNow = !stream.settled() && continueAsNewDue() && (this.dispatchesThisRun > 0 || this.queue.length === 0);
       if (this.queue.length > 0 && !continueNow) {
         await this.dispatchNext();
         continue;
       }
       if (!continueNow) {
-        if (stream.settled?.outcome) return this.finish(stream.settled.outcome);
-        if (stream.settled) throw this.streamFailure(stream.settled.error);
+        const outcome = stream.outcome();
+        if (outcome) return this.finish(outcome);
+        if (stream.settled()) throw this.streamFailure(stream.error());
         continue;
       }
       // Stop the stream first, so that no signal is still on its way when this run ends.
-      streamScope.cancel();
-      await streamDone;
-      if (settledOutcome()) continue;
+      await stream.stop();
+      if (stream.outcome()) continue;
       await condition(allHandlersFinished);
       return this.continueAsNew();
     }
+  }
+
+  /** Starts the wait activity from the cursor: the stream of this run's events. */
+  private startStream(jobId: string): RunningStream {
+    const scope = new CancellationScope();
+    let settled: { outcome?: StreamOutcome; error?: unknown } | undefined;
+    const done = scope
+      .run(() => this.followJob({ jobId, ...(this.status.cursor === undefined ? {} : { cursor: this.status.cursor }) }))
+      .then(
+        (outcome) => void (settled = { outcome }),
+        (error: unknown) => void (settled = { error }),
+      );
+    return {
+      settled: () => settled !== undefined,
+      outcome: () => settled?.outcome,
+      error: () => settled?.error,
+      stop: async () => {
+        scope.cancel();
+        await done;
+      },
+    };
   }
 
   /** Dispatches the next queued event, or all consecutive queued log events as one batch. */
@@ -425,18 +447,13 @@ class TrainingRun {
    * Stops the run: cancels the stream and the backend job. Returns undefined when the stop was
    * moot — the job had already ended on its own — and the run must finish normally instead.
    */
-  private async stopEarly(
-    request: StopInfo,
-    streamScope: CancellationScope,
-    streamDone: Promise<void>,
-    settledOutcome: () => StreamOutcome | undefined,
-  ): Promise<RunResult | undefined> {
+  private async stopEarly(request: StopInfo, stream: RunningStream): Promise<RunResult | undefined> {
     const phaseBefore = this.status.phase;
     this.setPhase(RunPhase.Stopping);
-    streamScope.cancel();
+    const stopping = stream.stop();
     const cancel = await this.cancelBackendJob(request.reason);
-    await streamDone;
-    if (cancel?.outcome === 'already-terminal' && settledOutcome()?.kind === 'terminal') {
+    await stopping;
+    if (cancel?.outcome === 'already-terminal' && (cancel.status === 'completed' || cancel.status === 'failed')) {
       log.info('Stop requested after the job had ended; finishing normally', { reason: request.reason });
       this.stopRequest = undefined;
       this.setPhase(phaseBefore);
