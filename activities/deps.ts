@@ -10,7 +10,7 @@ import type { ScorerRegistry } from './scorers.js';
 import type { CallbackSets } from './user-callbacks.js';
 
 export interface StreamSettings {
-  /** Log events per signal at most. Default 200. */
+  /** Log events per signal at most. Default 1000 (see bench/README.md). */
   logBatchMaxEvents: number;
   /** A pending log event waits at most this long before it is signalled. Default 1000 ms. */
   logBatchMaxDelayMs: number;
@@ -21,7 +21,7 @@ export interface StreamSettings {
 }
 
 export const defaultStreamSettings: StreamSettings = {
-  logBatchMaxEvents: 200,
+  logBatchMaxEvents: 1000,
   logBatchMaxDelayMs: 1000,
   idleTimeoutMs: 60_000,
 };

@@ -3,25 +3,17 @@
  * the emulator and a real worker.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { RunResult } from '../workflows/result.js';
 import type { RunStatus } from '../workflows/status.js';
-import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
+import { eventually, runClient, startHarness, trainingInput, type Harness } from './support/harness.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const configDir = mkdtempSync(join(tmpdir(), 'arkor-cli-'));
 
-interface ClientRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function writeConfig(name: string, value: unknown): string {
   const file = join(configDir, `${name}.json`);
@@ -31,32 +23,10 @@ function writeConfig(name: string, value: unknown): string {
 
 describe('the CLI against the dev server, the emulator and a worker', () => {
   let h: Harness;
-  /** Runs `client.ts` as a child process (async, so the in-process worker keeps running). */
-  let client: (args: string[], env?: NodeJS.ProcessEnv) => Promise<ClientRun>;
 
   before(async () => {
     h = await startHarness();
     await h.startWorker();
-    client = (args, env = {}) =>
-      new Promise((resolveRun, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'client.ts'), ...args], {
-          cwd: root,
-          env: {
-            ...process.env,
-            TEMPORAL_ADDRESS: h.temporal.address,
-            TEMPORAL_NAMESPACE: h.temporal.namespace,
-            TEMPORAL_TASK_QUEUE: h.taskQueue,
-            ...env,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.once('error', reject);
-        child.once('close', (code) => resolveRun({ code, stdout, stderr }));
-      });
   });
   after(async () => h?.close());
 
@@ -66,7 +36,7 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
 
   it('start --wait --json prints one JSON result and exits 0; the same workflow id attaches', async () => {
     const config = shortRun();
-    const first = await client(['start', '--config', config, '--workflow-id', 'cli-once', '--wait', '--json']);
+    const first = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-once', '--wait', '--json']);
     assert.equal(first.code, 0, first.stderr);
     const result = JSON.parse(first.stdout) as RunResult;
     assert.equal(result.outcome, 'completed');
@@ -74,23 +44,23 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     assert.equal(result.status.step, 30);
     assert.match(first.stderr, /^started run cli-once$/m);
 
-    const again = await client(['start', '--config', config, '--workflow-id', 'cli-once']);
+    const again = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-once']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, 'attached to existing run cli-once (no new run started)\n');
-    const againJson = await client(['start', '--config', config, '--workflow-id', 'cli-once', '--json']);
+    const againJson = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-once', '--json']);
     assert.deepEqual(JSON.parse(againJson.stdout), { workflowId: 'cli-once', attached: true });
     assert.equal(h.emulator.stats().jobs.length, 1);
   });
 
   it('status --json prints the status query; status prints it for people', async () => {
-    const json = await client(['status', 'cli-once', '--json']);
+    const json = await runClient(h, ['status', 'cli-once', '--json']);
     assert.equal(json.code, 0, json.stderr);
     const status = JSON.parse(json.stdout) as RunStatus;
     assert.equal(status.phase, 'completed');
     assert.equal(status.step, 30);
     assert.equal(status.workflowId, 'cli-once');
 
-    const text = await client(['status', 'cli-once']);
+    const text = await runClient(h, ['status', 'cli-once']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^phase +completed$/m);
     assert.match(text.stdout, /^step +30\/30$/m);
@@ -103,7 +73,7 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
       trainer: { name: 'bad', model: 'gpt-2', dataset: { type: 'huggingface', name: 'd' }, maxSteps: 0 },
       earlyStopping: { lossCeiling: { value: 'high' } },
     });
-    const run = await client(['start', '--config', config, '--workflow-id', 'cli-invalid', '--wait', '--json']);
+    const run = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-invalid', '--wait', '--json']);
     assert.equal(run.code, 2);
     assert.equal(run.stdout, '');
     assert.match(run.stderr, /trainer\.model: must be one of the supported models/);
@@ -114,11 +84,11 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   });
 
   it('stop --reason ends a running run stopped and cancels the backend job', async () => {
-    const started = await client(['start', '--config', longRun('cli-stop'), '--workflow-id', 'cli-stop']);
+    const started = await runClient(h, ['start', '--config', longRun('cli-stop'), '--workflow-id', 'cli-stop']);
     assert.equal(started.stdout, 'started run cli-stop\n');
     await eventually(async () => ((await h.service.status('cli-stop')).step > 5 ? true : undefined), 20_000, 'training to run');
 
-    const stop = await client(['stop', 'cli-stop', '--reason', 'enough for today']);
+    const stop = await runClient(h, ['stop', 'cli-stop', '--reason', 'enough for today']);
     assert.equal(stop.code, 0, stop.stderr);
     const result = await h.service.outcome('cli-stop');
     assert.equal(result.outcome, 'stopped');
@@ -129,13 +99,13 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   });
 
   it('cancel ends a waited run cancelled, and start --wait exits 1', async () => {
-    const waiting = client(['start', '--config', longRun('cli-cancel'), '--workflow-id', 'cli-cancel', '--wait', '--json']);
+    const waiting = runClient(h, ['start', '--config', longRun('cli-cancel'), '--workflow-id', 'cli-cancel', '--wait', '--json']);
     await eventually(
       async () => ((await h.service.status('cli-cancel').catch(() => undefined))?.phase === 'running' ? true : undefined),
       20_000,
       'training to run',
     );
-    const cancel = await client(['cancel', 'cli-cancel']);
+    const cancel = await runClient(h, ['cancel', 'cli-cancel']);
     assert.equal(cancel.code, 0, cancel.stderr);
     const run = await waiting;
     assert.equal(run.code, 1, run.stderr);
@@ -156,7 +126,7 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
       trainingInput({ trainer: { name: 'cli-watch', maxSteps: 1000, loggingSteps: 1, evalSteps: 100, saveSteps: 250 } }),
       { workflowId: 'cli-watch' },
     );
-    const run = await client(['watch', workflowId]);
+    const run = await runClient(h, ['watch', workflowId]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.stdout.includes('\r') && !run.stdout.includes('\x1b'), 'no terminal control codes in a log');
     const lines = run.stdout.trimEnd().split('\n');
@@ -175,7 +145,7 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
 
   it('start --watch follows the run it started from the first step', async () => {
     const config = writeConfig('watched', trainingInput({ trainer: { name: 'cli-start-watch', maxSteps: 300, saveSteps: 100 } }));
-    const run = await client(['start', '--config', config, '--workflow-id', 'cli-start-watch', '--watch']);
+    const run = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-start-watch', '--watch']);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.equal(lines[0], 'started run cli-start-watch');
@@ -184,13 +154,13 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   });
 
   it('names TEMPORAL_ADDRESS in one line when Temporal cannot be reached', async () => {
-    const run = await client(['status', 'anything'], { TEMPORAL_ADDRESS: 'not a host::' });
+    const run = await runClient(h, ['status', 'anything'], { TEMPORAL_ADDRESS: 'not a host::' });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.match(run.stderr, /^error: cannot connect to Temporal at not a host:: .*TEMPORAL_ADDRESS.*\n$/);
     assert.equal(run.stderr.split('\n').length, 2);
 
-    const unknown = await client(['status', 'no-such-run']);
+    const unknown = await runClient(h, ['status', 'no-such-run']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no-such-run/);
   });

@@ -22,7 +22,7 @@ const workerEnvSchema = z.object({
   ARKOR_MAX_STREAMS: count.default(200),
   /** Callback and other short activities this worker runs at once. */
   ARKOR_MAX_ACTIVITIES: count.default(20),
-  ARKOR_LOG_BATCH_MAX_EVENTS: count.default(200),
+  ARKOR_LOG_BATCH_MAX_EVENTS: count.default(1000),
   ARKOR_LOG_BATCH_MAX_DELAY_MS: ms.default(1000),
   ARKOR_STREAM_IDLE_TIMEOUT_MS: ms.default(60_000),
   /** How long activities get to finish on SIGINT/SIGTERM before they are cancelled. */

@@ -47,6 +47,9 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
         ...common,
         taskQueue: options.taskQueue,
         workflowBundle: { codePath: await workflowBundlePath() },
+        // A workflow whose worker died waits this long before another worker takes its tasks
+        // (the SDK's default is 10 s): the dominant cost of recovering from a killed worker.
+        stickyQueueScheduleToStartTimeout: '2s',
         activities: createActivities(options.deps),
         maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
       }),

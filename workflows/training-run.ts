@@ -164,7 +164,9 @@ class TrainingRun {
       // Continue-as-new must know that no signal is still on its way, so wait for the activity
       // to acknowledge its cancellation instead of abandoning it.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
+      // Short: a stream that fails is usually a worker that died, and the run is blind until a
+      // new attempt starts. Transient backend trouble is retried inside the attempt instead.
+      retry: { initialInterval: '1s', maximumInterval: '5s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
     }).followJob;
 
     this.evaluation = new EvaluationFlow(input, {

@@ -72,6 +72,39 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** What `client.ts` printed and how it exited. */
+export interface ClientRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `client.ts` as a child process against the harness's server and task queue (async, so a
+ * worker in this process keeps running meanwhile).
+ */
+export function runClient(h: Harness, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ClientRun> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'client.ts'), ...args], {
+      cwd: root,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: h.temporal.address,
+        TEMPORAL_NAMESPACE: h.temporal.namespace,
+        TEMPORAL_TASK_QUEUE: h.taskQueue,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
 export interface ChildWorker {
   process: ChildProcess;
   output(): string;
