@@ -321,8 +321,10 @@ class TrainingRun {
       }
       // Stop the stream first, so that no signal is still on its way when this run ends.
       await stream.stop();
-      if (stream.outcome()) continue;
       await condition(allHandlersFinished);
+      // A stop (or the end of training) that arrived meanwhile is handled here, not handed over:
+      // a continued run would not know about it.
+      if (stream.outcome() || this.stopRequest) continue;
       return this.continueAsNew();
     }
   }
