@@ -54,7 +54,7 @@ export const behaviourTargetSchema: z.ZodType<BehaviourTarget> = z.discriminated
 export const routeFaultSchema: z.ZodType<RouteFault> = z.strictObject({
   method: z.string().min(1),
   path: z.string().startsWith('/'),
-  status: z.union([status, z.literal('reset')]),
+  status: z.union([status, z.literal('reset')]).optional(),
   retryAfterSeconds: nonNegInt.optional(),
   times: z.number().int().positive().optional(),
   delayMs: z.number().nonnegative().optional(),

@@ -100,9 +100,11 @@ export function createEmulatorServer(deps: ServerDeps): Server {
           req.socket.destroy();
           return;
         }
-        const headers: Record<string, string> =
-          fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
-        throw new HttpError(fault.status, `injected fault ${fault.status}`, {}, headers);
+        if (fault.status !== undefined) {
+          const headers: Record<string, string> =
+            fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
+          throw new HttpError(fault.status, `injected fault ${fault.status}`, {}, headers);
+        }
       }
     }
 

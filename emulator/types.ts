@@ -47,8 +47,11 @@ export interface JobBehaviour {
 export interface RouteFault {
   method: string;
   path: string;
-  /** Answer this status with `{ error }` (or, for `reset`, destroy the socket). */
-  status: number | 'reset';
+  /**
+   * Answer this status with `{ error }` (or, for `reset`, destroy the socket). Absent: after
+   * `delayMs` the request is served normally (a slow but successful response).
+   */
+  status?: number | 'reset';
   retryAfterSeconds?: number;
   /** How many matching requests are affected (default: all). */
   times?: number;
