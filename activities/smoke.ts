@@ -132,7 +132,7 @@ export function createSmokeActivities(deps: SmokeDeps) {
     /**
      * Runs `input.prompts` one after the other against `input.target` (a checkpoint is served by
      * a training cluster busy training, so never in parallel) and returns each prompt's score and
-     * their weighted mean. Heartbeats the index of each finished prompt when run as an activity.
+     * their weighted mean. (The worker keeps it heartbeating; see activities/liveness.ts.)
      * A missing or disabled deployment scores every prompt 0. Throws a non-retryable
      * `InvalidInput` failure, before any inference, when an expectation cannot be scored here
      * (unknown scorer, invalid JSON Schema or regex flags).
@@ -148,9 +148,8 @@ export function createSmokeActivities(deps: SmokeDeps) {
       const what = describeTarget(target);
       const ask = await askerFor(target, signal);
       const scores: PromptScore[] = [];
-      for (const [index, prompt] of prompts.entries()) {
+      for (const prompt of prompts) {
         scores.push(typeof ask === 'function' ? await runPrompt(ask, prompt, signal, what) : zero(prompt, ask.unavailable));
-        context?.heartbeat(index);
       }
       return { target, score: weightedScore(scores, prompts.map((prompt) => prompt.weight ?? 1)), prompts: scores };
     },

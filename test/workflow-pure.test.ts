@@ -161,11 +161,14 @@ describe('callback activity options', () => {
     });
     assert.deepEqual(callbackActivityOptions(input, 'onStarted'), {
       startToCloseTimeout: '1m',
+      heartbeatTimeout: '30s',
       retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, nonRetryableErrorTypes: ['InvalidInput'] },
     });
     const onLog = callbackActivityOptions(input, 'onLog');
     assert.equal(onLog.startToCloseTimeout, '10s');
     assert.equal(onLog.retry?.initialInterval, '5s');
     assert.equal(onLog.retry?.maximumAttempts, 3);
+    // The run's heartbeat timeout bounds how long a killed worker holds a callback.
+    assert.equal(callbackActivityOptions(parseTrainingRunInput({ ...baseInput, heartbeatTimeout: '4s' }), 'onLog').heartbeatTimeout, '4s');
   });
 });

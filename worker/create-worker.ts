@@ -6,6 +6,7 @@
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
+import { keepAliveInterceptor } from '../activities/liveness.js';
 import { streamTaskQueue } from '../workflows/task-queues.js';
 import { workflowBundlePath } from './bundle.js';
 
@@ -20,6 +21,13 @@ export interface TrainingWorkerOptions {
   maxStreams?: number;
   /** Short activities (callbacks, submit, cancel) at once. Default 20. */
   maxActivities?: number;
+  /**
+   * Workflow runs kept in memory between their tasks (main queue). An evicted run is replayed
+   * from its history on its next task: CPU for memory, cheap here since continue-as-new keeps
+   * histories short. `0` disables the cache. Default: the SDK's, sized from the V8 heap limit,
+   * `max(floor((heapLimit − 200 MiB) × 600 / 1024 MiB), 10)` (≈ 2,300 with a 4 GiB heap).
+   */
+  maxCachedWorkflows?: number;
   /** Grace time for activities at shutdown, in ms. Default 10 000. */
   shutdownGraceMs?: number;
   /** Payload codecs (encryption); must match the clients'. */
@@ -50,7 +58,10 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
         // A workflow whose worker died waits this long before another worker takes its tasks
         // (the SDK's default is 10 s): the dominant cost of recovering from a killed worker.
         stickyQueueScheduleToStartTimeout: '2s',
+        ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
         activities: createActivities(options.deps),
+        // The stream activity heartbeats its cursor itself; these would otherwise go silent.
+        interceptors: { activity: [keepAliveInterceptor] },
         maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
       }),
     );

@@ -3,7 +3,7 @@
  * policy and timeout, with shared defaults.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { CallbackName, ValidTrainingRunInput } from './input.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, type CallbackName, type ValidTrainingRunInput } from './input.js';
 
 /** Defaults: 5 attempts, 1 s doubling to 30 s between them, 5 minutes per attempt. */
 export const CALLBACK_DEFAULTS = {
@@ -18,6 +18,7 @@ export function callbackActivityOptions(input: ValidTrainingRunInput, name: Call
   const retry = { ...input.callbacks.retry, ...override?.retry };
   return {
     startToCloseTimeout: override?.timeout ?? input.callbacks.timeout ?? CALLBACK_DEFAULTS.timeout,
+    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
     retry: {
       maximumAttempts: retry.maximumAttempts ?? CALLBACK_DEFAULTS.maximumAttempts,
       initialInterval: retry.initialInterval ?? CALLBACK_DEFAULTS.initialInterval,

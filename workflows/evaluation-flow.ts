@@ -7,20 +7,16 @@
  * re-target compares before it writes, and the target to roll back to is recorded in the
  * workflow before anything changes.
  */
-import { condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { type ActivityInterfaceFor, condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import { durationToMs } from './duration.js';
 import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
-import { promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
 import { ArkorPromotedScope } from './search-attributes.js';
 import type { ApprovalDecision } from './messages.js';
 import { evaluateCheckpoint } from './rules.js';
 import { recordCheckpointScore, recordCallbackError, RunPhase, type ApprovalInfo, type PromotionInfo, type RunStatus } from './status.js';
 
-const deploymentActivities = proxyActivities<MainActivities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
-});
 
 const DEFAULT_VERIFY_PROMPT: GoldenPrompt = {
   name: 'verify',
@@ -38,15 +34,22 @@ export interface RunState {
 
 export class EvaluationFlow {
   private readonly smokeTest: MainActivities['smokeTest'];
+  private readonly deploymentActivities: ActivityInterfaceFor<MainActivities>;
   private approvalDecision: ApprovalDecision | undefined;
 
   constructor(
     private readonly input: ValidTrainingRunInput,
     private readonly state: RunState,
   ) {
+    const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+    this.deploymentActivities = proxyActivities<MainActivities>({
+      startToCloseTimeout: '1m',
+      heartbeatTimeout,
+      retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
+    });
     this.smokeTest = proxyActivities<MainActivities>({
       startToCloseTimeout: input.smokeTest?.timeout ?? '5m',
-      heartbeatTimeout: '2m',
+      heartbeatTimeout,
       retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
     }).smokeTest;
   }
@@ -137,7 +140,7 @@ export class EvaluationFlow {
     }
     const slug = this.input.promotion?.deployment;
     if (gate.mustBeatDeployed && slug) {
-      const current = await deploymentActivities.readDeployment(slug);
+      const current = await this.deploymentActivities.readDeployment(slug);
       if (current) {
         const deployed = await this.score({ kind: 'deployment', slug });
         if (!deployed) return { passed: false, reason: `the deployment ${slug} could not be scored`, score: final.score };
@@ -193,18 +196,18 @@ export class EvaluationFlow {
 
     const target = this.promotionTarget(jobId);
     // The previous target is recorded before anything changes: it is what a rollback restores.
-    const current = await deploymentActivities.readDeployment(slug);
+    const current = await this.deploymentActivities.readDeployment(slug);
     const previous = current?.target ?? null;
     record({ before: previous });
 
-    const result = await deploymentActivities.retarget({
+    const result = await this.deploymentActivities.retarget({
       slug,
       target,
       ...(promotion.create ? { createWith: { authMode: promotion.authMode } } : {}),
     });
     record({ after: target, created: result.created, changed: result.changed || result.created });
 
-    const verification = await deploymentActivities.verifyDeployment({
+    const verification = await this.deploymentActivities.verifyDeployment({
       slug,
       target,
       prompt: this.input.smokeTest?.prompts[0] ?? DEFAULT_VERIFY_PROMPT,
@@ -212,7 +215,7 @@ export class EvaluationFlow {
     if (!verification.ok) {
       log.warn('Promotion verification failed', { slug, reason: verification.reason });
       if (previous) {
-        await deploymentActivities.retarget({ slug, target: previous });
+        await this.deploymentActivities.retarget({ slug, target: previous });
         record({ verified: false, rolledBack: true, error: verification.reason ?? 'verification failed' });
       } else {
         record({ verified: false, rolledBack: false, error: verification.reason ?? 'verification failed' });
@@ -223,7 +226,7 @@ export class EvaluationFlow {
     // What a later run's precondition compares with: this run is now the last one promoted.
     upsertSearchAttributes([{ key: ArkorPromotedScope, value: promotionScope(this.input) }]);
     if (promotion.createKey) {
-      const key = await deploymentActivities.createDeploymentKey({
+      const key = await this.deploymentActivities.createDeploymentKey({
         deploymentId: result.deployment.deploymentId,
         slug,
         label: promotion.createKey.label,

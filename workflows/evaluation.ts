@@ -2,7 +2,7 @@
  * Types shared by the workflow and the evaluation, promotion and notification activities.
  * Pure: no I/O, imported by workflow code.
  */
-import type { GoldenPrompt, NotificationEvent } from './input.js';
+import type { DurationInput, GoldenPrompt, NotificationEvent } from './input.js';
 
 /** What a smoke test runs its prompts against. */
 export type SmokeTarget =
@@ -96,6 +96,8 @@ export interface NotificationInput {
   lines: string[];
   /** Structured payload for JSON webhooks. */
   data: Record<string, unknown>;
+  /** The run's `heartbeatTimeout`, for the delivery activity. */
+  heartbeatTimeout?: DurationInput;
 }
 
 export interface PreconditionInput {

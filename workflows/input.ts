@@ -127,12 +127,12 @@ const budgetSchema = z.strictObject({
 });
 
 const streamSchema = z.strictObject({
-  /**
-   * How long the server waits without a heartbeat before it retries the wait activity on
-   * another worker; also bounds how fast a killed worker's stream resumes. Default 30 s.
-   */
+  /** The run's `heartbeatTimeout`, for the wait activity only. Default: the run's. */
   heartbeatTimeout: durationSchema.optional(),
 });
+
+/** Default of the input's `heartbeatTimeout`. */
+export const DEFAULT_HEARTBEAT_TIMEOUT = '30s';
 
 const continueAsNewSchema = z.strictObject({
   /**
@@ -277,6 +277,12 @@ export const trainingRunInputSchema = z.strictObject({
   notifications: notificationsSchema.optional(),
   /** Retrain only when something changed: a run whose revision was the last one promoted is skipped. */
   precondition: preconditionSchema.optional(),
+  /**
+   * How long the server waits without a heartbeat before it retries an activity of this run
+   * (submit, the stream, callbacks, smoke tests, promotion steps, notifications, cancel) on
+   * another worker: how long a killed worker holds up the run. Default 30 s.
+   */
+  heartbeatTimeout: durationSchema.optional(),
   /** Free-form labels copied into the run's status (for example the schedule or the team). */
   labels: z.record(z.string(), z.string()).optional(),
   resume: resumeSchema.optional(),

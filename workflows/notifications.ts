@@ -5,16 +5,16 @@
 import { ParentClosePolicy, log, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import type { NotificationInput } from './evaluation.js';
-import type { NotificationEvent, ValidTrainingRunInput } from './input.js';
-
-const { notify } = proxyActivities<MainActivities>({
-  startToCloseTimeout: '30s',
-  // About six hours of attempts: long enough to outlast a receiver's outage.
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 40, nonRetryableErrorTypes: ['InvalidInput'] },
-});
+import { DEFAULT_HEARTBEAT_TIMEOUT, type NotificationEvent, type ValidTrainingRunInput } from './input.js';
 
 /** Delivers one notification to one channel. */
 export async function notificationDelivery(input: NotificationInput): Promise<void> {
+  const { notify } = proxyActivities<MainActivities>({
+    startToCloseTimeout: '30s',
+    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
+    // About six hours of attempts: long enough to outlast a receiver's outage.
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 40, nonRetryableErrorTypes: ['InvalidInput'] },
+  });
   await notify(input);
 }
 
@@ -41,7 +41,7 @@ export async function sendNotification(
         workflowId: childId,
         taskQueue,
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [{ channel, event, idempotencyKey: childId, ...content }],
+        args: [{ channel, event, idempotencyKey: childId, ...content, ...(input.heartbeatTimeout ? { heartbeatTimeout: input.heartbeatTimeout } : {}) }],
       });
     } catch (error) {
       // A notification is never worth failing the run for.

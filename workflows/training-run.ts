@@ -28,6 +28,7 @@ import { durationToMs } from './duration.js';
 import type { EventBatch, RunEvent } from './events.js';
 import {
   type CallbackName,
+  DEFAULT_HEARTBEAT_TIMEOUT,
   InvalidTrainingInputError,
   type NotificationEvent,
   parseTrainingRunInput,
@@ -45,17 +46,23 @@ import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from './search-attr
 import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause, type StopInfo } from './status.js';
 import { streamTaskQueue } from './task-queues.js';
 
-const { preflight, submitJob, checkPrecondition } = proxyActivities<MainActivities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
-});
-
-// No attempt limit: a backend job left running costs GPU hours, so the cancel is retried until
-// the backend confirms it or reports the job already terminal.
-const { cancelJob } = proxyActivities<MainActivities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
+/** The backend-facing activities of a run, with its heartbeat timeout. */
+function backendActivities(input: ValidTrainingRunInput) {
+  const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+  const { preflight, submitJob, checkPrecondition } = proxyActivities<MainActivities>({
+    startToCloseTimeout: '2m',
+    heartbeatTimeout,
+    retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
+  });
+  // No attempt limit: a backend job left running costs GPU hours, so the cancel is retried until
+  // the backend confirms it or reports the job already terminal.
+  const { cancelJob } = proxyActivities<MainActivities>({
+    startToCloseTimeout: '1m',
+    heartbeatTimeout,
+    retry: { initialInterval: '1s', maximumInterval: '1m' },
+  });
+  return { preflight, submitJob, checkPrecondition, cancelJob };
+}
 
 /** Ids remembered for deduplication; far above any redelivery (see RecentIds). */
 const RECENT_ID_CAPACITY = 5000;
@@ -110,8 +117,10 @@ class TrainingRun {
   private readonly callbacks: Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
   private readonly followJob: StreamActivities['followJob'];
   private readonly evaluation: EvaluationFlow;
+  private readonly backend: ReturnType<typeof backendActivities>;
 
   constructor(private readonly input: ValidTrainingRunInput) {
+    this.backend = backendActivities(input);
     const resume = input.resume;
     const summary = resume?.summary as ResumeSummary | undefined;
     this.startedAtMs = resume?.startedAtMs ?? Date.now();
@@ -160,7 +169,7 @@ class TrainingRun {
       taskQueue: streamTaskQueue(this.info.taskQueue),
       // The stream lasts as long as training; liveness is the heartbeat's job, not this timeout.
       startToCloseTimeout: '30d',
-      heartbeatTimeout: input.stream?.heartbeatTimeout ?? '30s',
+      heartbeatTimeout: input.stream?.heartbeatTimeout ?? input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
       // Continue-as-new must know that no signal is still on its way, so wait for the activity
       // to acknowledge its cancellation instead of abandoning it.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -235,11 +244,11 @@ class TrainingRun {
         const skipped = await this.checkPrecondition(this.input.precondition.check);
         if (skipped) return skipped;
       }
-      await preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
+      await this.backend.preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
       // Not cancellable: a cancel that abandoned a create in flight could leave an untracked
       // job. Once the job exists, a pending cancellation is honoured by cancelling it.
       ({ job } = await CancellationScope.nonCancellable(() =>
-        submitJob({ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }),
+        this.backend.submitJob({ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }),
       ));
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -264,7 +273,7 @@ class TrainingRun {
   }
 
   private async checkPrecondition(check: string): Promise<RunResult | undefined> {
-    const { revision, detail, samePromotedBy } = await checkPrecondition({
+    const { revision, detail, samePromotedBy } = await this.backend.checkPrecondition({
       check,
       scope: promotionScope(this.input),
       trainer: { name: this.input.trainer.name, model: this.input.trainer.model },
@@ -530,7 +539,7 @@ class TrainingRun {
   private async cancelBackendJob(reason: string): Promise<CancelJobResult | undefined> {
     if (!this.job) return undefined;
     const jobId = this.job.id;
-    const result = await CancellationScope.nonCancellable(() => cancelJob({ jobId, reason }));
+    const result = await CancellationScope.nonCancellable(() => this.backend.cancelJob({ jobId, reason }));
     this.patchJob({ status: result.status });
     return result;
   }
