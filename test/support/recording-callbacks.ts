@@ -5,8 +5,9 @@
  */
 import { appendFileSync } from 'node:fs';
 import { defineCallbacks, stopRun, type CallbackContext, type TrainingCallbacks } from '../../activities/user-callbacks.js';
+import type { CallbackName } from '../../workflows/input.js';
 
-import type { CallbackRecord } from './records.js';
+import { readRecords, type CallbackRecord } from './records.js';
 
 
 function record(callback: string, context: CallbackContext, extra: Partial<CallbackRecord> = {}): void {
@@ -113,3 +114,35 @@ export const slowCompleted = defineCallbacks({
     record('onCompleted', context, { status: job.status, artifacts: artifacts.length });
   },
 });
+
+/** How long a held callback waits: far longer than any test lets a worker live meanwhile. */
+const HOLD_MS = 120_000;
+
+/**
+ * The recording set, except that the first call of `name` for each job hangs (recorded as
+ * `hold:<name>`), so a test can kill the worker while that activity is in flight. Later calls,
+ * the retry on the replacement worker included, run normally: the records file, shared by every
+ * worker process, remembers that the job was already held.
+ */
+function holdFirst(name: CallbackName): TrainingCallbacks {
+  const callbacks: TrainingCallbacks = { ...recordAll };
+  const original = recordAll[name] as (args: { context: CallbackContext }) => void;
+  const held = async (args: { context: CallbackContext }): Promise<void> => {
+    const { context } = args;
+    const file = process.env.ARKOR_TEST_RECORD_FILE;
+    const marker = `hold:${name}`;
+    if (file && !readRecords(file).some((r) => r.callback === marker && r.key.startsWith(`${context.jobId}:`))) {
+      record(marker, context);
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    }
+    original(args);
+  };
+  Object.assign(callbacks, { [name]: held });
+  return defineCallbacks(callbacks);
+}
+
+export const holdOnStarted = holdFirst('onStarted');
+export const holdOnLog = holdFirst('onLog');
+export const holdOnCheckpoint = holdFirst('onCheckpoint');
+export const holdOnCompleted = holdFirst('onCompleted');
+export const holdOnFailed = holdFirst('onFailed');
