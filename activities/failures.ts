@@ -9,19 +9,38 @@ import { CloudApiError, isRetryableStatus } from '../arkor/index.js';
 export const FailureType = {
   /** The cloud-api answered a status that retrying will not change. */
   ArkorRejected: 'ArkorRejected',
+  /** The cloud-api asked us to come back later (429/503 with `Retry-After`); retried after that delay. */
+  ArkorThrottled: 'ArkorThrottled',
   /** The input is invalid; nothing was submitted. */
   InvalidInput: 'InvalidInput',
   /** A user callback threw. */
   CallbackError: 'CallbackError',
 } as const;
 
-/** Rethrows `error`, as a non-retryable failure when the cloud-api status is permanent. */
+/** Longest `Retry-After` honoured as the next retry delay; a longer one is cut to this. */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * Rethrows `error`: as a non-retryable `ArkorRejected` failure when the cloud-api status is
+ * permanent; as a retryable `ArkorThrottled` failure whose next retry waits the server's
+ * `Retry-After` (at most {@link MAX_RETRY_AFTER_MS}) when a transient answer carries one — the
+ * activity retry policy's own backoff ignores it and would retry too early; otherwise unchanged.
+ */
 export function rethrowArkorError(error: unknown, what: string): never {
   if (error instanceof CloudApiError && !isRetryableStatus(error.status)) {
     throw ApplicationFailure.create({
       type: FailureType.ArkorRejected,
       message: `${what}: Arkor answered ${error.status}: ${error.message}`,
       nonRetryable: true,
+      details: [{ status: error.status }],
+    });
+  }
+  if (error instanceof CloudApiError && error.retryAfterMs !== undefined && error.retryAfterMs > 0) {
+    throw ApplicationFailure.create({
+      type: FailureType.ArkorThrottled,
+      message: `${what}: Arkor answered ${error.status}: ${error.message}; retrying after ${error.retryAfterMs} ms`,
+      nonRetryable: false,
+      nextRetryDelay: Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS),
       details: [{ status: error.status }],
     });
   }

@@ -162,7 +162,7 @@ export function createPromotionActivities(deps: PromotionDeps) {
       if (answer.trim() === '') return { ok: false, reason: `deployment ${input.slug} answered an empty message to prompt ${input.prompt.name}` };
       return { ok: true };
     } catch (error) {
-      if (isTransient(error)) throw error;
+      if (isTransient(error)) rethrowArkorError(error, `chat through the edge of deployment ${input.slug}`);
       return {
         ok: false,
         reason: `chat through the edge of deployment ${input.slug} failed: ${errorText(error)}`,
@@ -181,7 +181,7 @@ export function createPromotionActivities(deps: PromotionDeps) {
     try {
       keys = await arkor.listDeploymentKeys(deploymentId, { signal: cancellationSignal() });
     } catch (error) {
-      if (isTransient(error)) throw error;
+      if (isTransient(error)) rethrowArkorError(error, `list the keys of deployment ${input.slug}`);
       return { ok: false, reason: `could not list the keys of deployment ${input.slug}: ${errorText(error)}` };
     }
     await sweepVerificationKeys(deploymentId, keys);
@@ -192,7 +192,7 @@ export function createPromotionActivities(deps: PromotionDeps) {
       keyId = created.id;
       plaintext = created.plaintext;
     } catch (error) {
-      if (isTransient(error)) throw error;
+      if (isTransient(error)) rethrowArkorError(error, `create a verification key for deployment ${input.slug}`);
       return { ok: false, reason: `could not create a verification key for deployment ${input.slug}: ${errorText(error)}` };
     }
     try {
@@ -265,7 +265,7 @@ export function createPromotionActivities(deps: PromotionDeps) {
       try {
         deployment = await arkor.getDeployment(listed.id, { signal: cancellationSignal() });
       } catch (error) {
-        if (isTransient(error)) throw error;
+        if (isTransient(error)) rethrowArkorError(error, `read deployment ${input.slug}`);
         return { ok: false, reason: `could not read deployment ${input.slug}: ${errorText(error)}` };
       }
       const state = toDeploymentState(deployment);
