@@ -328,12 +328,18 @@ describe('backend faults on every route, through whole runs', () => {
         const deployment = await h.arkor.createDeployment({ slug, target: BASE_TARGET, authMode: 'none' });
         h.emulator.addRouteFault({ method: 'PATCH', path: `/v1/endpoints/${deployment.id}`, status, times: 1 });
         const { workflowId } = await h.service.start(trainingInput({ trainer: { name: slug, ...PLAN }, promotion: { deployment: slug } }));
-        return { status, slug, deployment, failure: await workflowFailure(workflowId) };
+        return { status, slug, deployment, failure: await workflowFailure(workflowId), result: await h.service.outcome(workflowId) };
       }),
     );
-    for (const { status, slug, deployment, failure } of results) {
-      assert.equal(failure.type, 'ArkorRejected');
-      assert.equal(failure.message, `retarget deployment ${slug}: Arkor answered ${status}: injected fault ${status}`);
+    for (const { status, slug, deployment, failure, result } of results) {
+      // The run fails (a Schedule sees it) with its result; training itself completed.
+      const rejection = `retarget deployment ${slug}: Arkor answered ${status}: injected fault ${status}`;
+      assert.equal(failure.type, 'PromotionFailed');
+      assert.equal(failure.message, `Promotion failed: ${rejection}`);
+      assert.equal(result.outcome, 'failed');
+      assert.equal(result.reason, `Promotion failed: ${rejection}`);
+      assert.equal(result.status.phase, 'failed');
+      assert.equal(result.status.promotion?.error, rejection);
       assert.deepEqual((await h.arkor.getDeployment(deployment.id)).target, BASE_TARGET, 'the deployment was left alone');
     }
     assert.equal(requestsSince(h, before)['PATCH /v1/endpoints/:id'], statuses.length, 'one PATCH per run');
@@ -352,9 +358,8 @@ describe('backend faults on every route, through whole runs', () => {
     assert.equal(result.outcome, 'completed');
     assert.equal(result.status.gate?.passed, false);
     assert.equal(result.status.gate?.reason, 'the final adapter could not be scored');
-    // The activity's failure names the rejection ("Arkor answered 403"); the workflow records only
-    // the ActivityFailure wrapper's message (reported; workflows/ is not ours).
-    assert.match(result.status.callbackErrors[0]?.message ?? '', /^smoke test of the final adapter failed: /);
+    // The recorded error is the rejection itself, not the activity wrapper's message.
+    assert.match(result.status.callbackErrors[0]?.message ?? '', /^smoke test of the final adapter failed: .*Arkor answered 403/);
     assert.equal(requestsSince(h, before)['POST /v1/inference/chat'], 1, 'not retried');
   });
 });

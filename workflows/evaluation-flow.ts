@@ -12,6 +12,7 @@ import type { MainActivities } from '../activities/index.js';
 import { durationToMs } from './duration.js';
 import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT, promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
+import { failureMessage } from './result.js';
 import { ArkorPromotedScope } from './search-attributes.js';
 import type { ApprovalDecision } from './messages.js';
 import { evaluateCheckpoint } from './rules.js';
@@ -92,7 +93,15 @@ export class EvaluationFlow {
     }
     if (!promotion) return;
     if (this.input.approval && !(await this.awaitApproval())) return;
-    await this.promote(jobId);
+    try {
+      await this.promote(jobId);
+    } catch (error) {
+      if (!isCancellation(error)) {
+        const message = failureMessage(error);
+        this.state.update((status) => ({ ...status, promotion: { ...status.promotion, deployment: promotion.deployment, error: message } }));
+      }
+      throw error;
+    }
   }
 
   /** Validator of the approval update: only a waiting run, only once. */
@@ -124,7 +133,7 @@ export class EvaluationFlow {
     } catch (error) {
       if (isCancellation(error)) throw error;
       // A smoke test that cannot run leaves that target unscored; the gate then fails closed.
-      const message = `smoke test of ${describeTarget(target)} failed: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `smoke test of ${describeTarget(target)} failed: ${failureMessage(error)}`;
       log.warn(message);
       this.state.update((status) => recordCallbackError(status, { callback: 'smokeTest', eventIds: [], message }));
       return undefined;

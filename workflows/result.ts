@@ -35,4 +35,13 @@ export const RunFailureType = {
   CallbackFailed: 'CallbackFailed',
   StreamFailed: 'StreamFailed',
   JobCancelledExternally: 'JobCancelledExternally',
+  /** Training completed, but promoting its adapter failed (the deployment was left as it was, or rolled back). */
+  PromotionFailed: 'PromotionFailed',
 } as const;
+
+/** The innermost message of an activity failure (the user's or the backend's error, not the wrapper's). */
+export function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

@@ -40,7 +40,7 @@ import { approvalUpdate, cursorQuery, eventsSignal, statusQuery, stopSignal } fr
 import { EvaluationFlow } from './evaluation-flow.js';
 import { sendNotification } from './notifications.js';
 import { RecentIds } from './recent-ids.js';
-import { type RunResult, RunFailureType, RunOutcome } from './result.js';
+import { failureMessage, type RunResult, RunFailureType, RunOutcome } from './result.js';
 import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
 import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from './search-attributes.js';
 import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause, type StopInfo } from './status.js';
@@ -490,7 +490,7 @@ class TrainingRun {
       const artifacts = terminal?.payload.type === 'training.completed' ? terminal.payload.artifacts : [];
       this.patchJob({ status: 'completed', completedAt: timestamp });
       await this.runCallback('onCompleted', { artifacts, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
-      await this.evaluation.finish(this.requireJob().id);
+      await this.finishEvaluation(artifacts);
       this.setPhase(RunPhase.Completed);
       await this.notify('completed', '', `Training completed: ${this.input.trainer.name}`, completionLines(this.status));
       return this.result(RunOutcome.Completed, undefined, artifacts);
@@ -594,6 +594,29 @@ class TrainingRun {
     return this.job;
   }
 
+  /**
+   * Smoke test, gate, approval and promotion after training completed. A promotion step that
+   * fails for good (a rejected re-target, retries exhausted) fails the run with its result: the
+   * adapter trained fine, but what the run was for did not happen, and a Schedule must see that.
+   */
+  private async finishEvaluation(artifacts: unknown[]): Promise<void> {
+    try {
+      await this.evaluation.finish(this.requireJob().id);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const reason = `Promotion failed: ${failureMessage(error)}`;
+      this.setPhase(RunPhase.Failed);
+      this.status = { ...this.status, error: reason };
+      await this.notify('failed', '', `Promotion failed: ${this.input.trainer.name}`, [reason]);
+      throw ApplicationFailure.create({
+        type: RunFailureType.PromotionFailed,
+        message: reason,
+        nonRetryable: true,
+        details: [this.result(RunOutcome.Failed, reason, artifacts)],
+      });
+    }
+  }
+
   private stopInfo(cause: StopCause, reason: string): StopInfo {
     return { cause, reason, atStep: this.status.step };
   }
@@ -639,9 +662,3 @@ function isFinal(phase: RunStatus['phase']): boolean {
   );
 }
 
-/** The innermost message of an activity failure (the user's error, not the wrapper's). */
-function failureMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
-}
