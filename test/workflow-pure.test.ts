@@ -29,7 +29,7 @@ describe('input validation', () => {
       (error: unknown) => {
         assert.ok(error instanceof InvalidTrainingInputError);
         const fields = error.issues.map((issue) => issue.split(':')[0]);
-        for (const field of ['trainer.model', 'trainer.maxSteps', 'trainer.dataset.url', 'trainer.dataset.tokenEnv', 'callbacks.onFailure', 'budget.maxWallTime', '(input)']) {
+        for (const field of ['trainer.model', 'trainer.maxSteps', 'trainer.dataset.url', 'trainer.dataset.tokenEnv', 'callbacks.onFailure', 'budget.maxWallTime', 'surprise']) {
           assert.ok(fields.includes(field), `${field} not named in ${error.message}`);
         }
         return true;

@@ -169,7 +169,7 @@ export const expectationSchema = z.union([
   z.strictObject({ jsonSchema: z.record(z.string(), z.unknown()), name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).default('answer') }),
   /** A scorer registered in the worker, by name, with its own options. */
   z.strictObject({ scorer: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }),
-]);
+], { error: 'must be an object with exactly one of contains, regex, exact, jsonSchema or scorer' });
 export type Expectation = z.infer<typeof expectationSchema>;
 
 export const goldenPromptSchema = z.strictObject({
@@ -312,11 +312,55 @@ export class InvalidTrainingInputError extends Error {
 
 /** Validates a run input; throws `InvalidTrainingInputError` naming every bad field. */
 export function parseTrainingRunInput(input: unknown): ValidTrainingRunInput {
-  const result = trainingRunInputSchema.safeParse(input);
+  // The input is reported on each issue so that a missing field can be told from a wrong one.
+  const result = trainingRunInputSchema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
-  throw new InvalidTrainingInputError(
-    result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(input)'}: ${issue.message}`),
-  );
+  throw new InvalidTrainingInputError(describeIssues(result.error.issues, []));
+}
+
+type Issue = z.core.$ZodIssue;
+type PathKey = PropertyKey;
+
+/** `a.b.0.c`; the root is `(input)`. */
+function dottedPath(path: readonly PathKey[]): string {
+  return path.length ? path.map(String).join('.') : '(input)';
+}
+
+/** A missing key: zod reports it as a wrong value (type, enum option) of `undefined`. */
+function isMissing(issue: Issue): boolean {
+  if (issue.code === 'invalid_type') return issue.message.endsWith('received undefined');
+  return (issue.code === 'invalid_value' || issue.code === 'invalid_union') && 'input' in issue && issue.input === undefined;
+}
+
+/** The issue says the value has the wrong keys for this union branch, not a wrong value. */
+function isShapeMismatch(issue: Issue): boolean {
+  if (issue.code === 'unrecognized_keys' || isMissing(issue)) return true;
+  return issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((branch) => branch.some(isShapeMismatch));
+}
+
+/**
+ * One `path: message` line per problem, each naming the exact field. zod reports a failed union
+ * (a duration, an expectation) at the union with "Invalid input"; the branch whose keys fit the
+ * value is the one the user meant, so its issues are reported instead, at their own paths.
+ */
+function describeIssues(issues: readonly Issue[], prefix: readonly PathKey[]): string[] {
+  return issues.flatMap((issue): string[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${dottedPath([...path, key])}: unknown field`);
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const fitting = issue.errors.filter((branch) => !branch.some(isShapeMismatch));
+      if (fitting.length === 1 && fitting[0]) return describeIssues(fitting[0], path);
+      // Every branch refused the value's type (a number where a string or a list is wanted).
+      const types = issue.errors.map((branch) => (branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0 ? branch[0] : undefined));
+      if (types.every((type) => type !== undefined)) {
+        const expected = [...new Set(types.map((type) => type.expected))].join(' or ');
+        const received = /received (\w+)$/.exec(types[0]?.message ?? '')?.[1];
+        return [`${dottedPath(path)}: ${received === 'undefined' ? 'is required' : `expected ${expected}${received ? `, received ${received}` : ''}`}`];
+      }
+    }
+    if (isMissing(issue)) return [`${dottedPath(path)}: is required${issue.code === 'invalid_value' ? ` (${issue.message})` : ''}`];
+    return [`${dottedPath(path)}: ${issue.message}`];
+  });
 }
 
 /**
