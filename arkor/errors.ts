@@ -54,6 +54,23 @@ export class StreamGaveUpError extends Error {
   }
 }
 
+/**
+ * The job's stream answered 404 `notFoundOpens` times in a row after it had already delivered
+ * events: the job existed and is gone (deleted), which no reconnect will change. `cause` is the
+ * last 404.
+ */
+export class JobGoneError extends Error {
+  override readonly name = 'JobGoneError';
+
+  constructor(
+    readonly jobId: string,
+    readonly notFoundOpens: number,
+    cause: unknown,
+  ) {
+    super(`Job ${jobId} no longer exists: its event stream answered 404 ${notFoundOpens} times in a row after delivering events`, { cause });
+  }
+}
+
 /** The event stream delivered no bytes (nor response headers) for `idleTimeoutMs`. Transient. */
 export class StreamIdleTimeoutError extends Error {
   override readonly name = 'StreamIdleTimeoutError';

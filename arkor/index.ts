@@ -9,6 +9,7 @@ export {
   CloudApiError,
   StreamClosedError,
   StreamGaveUpError,
+  JobGoneError,
   StreamIdleTimeoutError,
   isPermanentStreamStatus,
   isRetryableStatus,

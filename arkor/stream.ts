@@ -3,6 +3,7 @@ import type { ArkorClient } from './client.js';
 import {
   CloudApiError,
   isPermanentStreamStatus,
+  JobGoneError,
   StreamClosedError,
   StreamGaveUpError,
   StreamIdleTimeoutError,
@@ -49,6 +50,12 @@ export interface FollowJobEventsOptions {
    * disables it. Time the consumer spends holding an item does not count.
    */
   idleTimeoutMs?: number;
+  /**
+   * Consecutive 404 opens, once the stream has delivered an event (or was resumed from a
+   * cursor), after which the job is taken for gone ({@link JobGoneError}). Default 3. Before
+   * any event a 404 means "not visible yet" and is retried like any transient failure.
+   */
+  goneAfterNotFound?: number;
   /** Source of backoff jitter, in [0, 1). Default `Math.random`. */
   random?: () => number;
   /** Called before every open; `attempt` = consecutive failures so far (0 on a healthy open). */
@@ -60,6 +67,9 @@ export interface FollowJobEventsOptions {
    */
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 }
+
+/** Default of {@link FollowJobEventsOptions.goneAfterNotFound}. */
+export const DEFAULT_GONE_AFTER_NOT_FOUND = 3;
 
 /** Default of {@link FollowJobEventsOptions.idleTimeoutMs}. */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
@@ -81,6 +91,7 @@ type ConnectionOutcome = { kind: 'failed'; error: unknown } | { kind: 'closed'; 
  * - A clean close after progress waits exactly `baseDelayMs` and reconnects, without counting a
  *   failure. Any progress item resets the failure count.
  * - More than `maxAttempts` consecutive failures throw {@link StreamGaveUpError}.
+ * - `goneAfterNotFound` consecutive 404s after events were seen throw {@link JobGoneError}.
  * - Aborting `signal` throws `signal.reason` promptly (also during a backoff sleep).
  * - Stopping early (`break`/`return()`) aborts the connection and releases the body; always
  *   iterate with `for await` or call `return()`, an abandoned generator keeps its socket.
@@ -98,7 +109,9 @@ export async function* followJobEvents(
   const random = options.random ?? Math.random;
   const { signal } = options;
   let cursor = options.cursor !== undefined && options.cursor !== '' ? options.cursor : undefined;
+  const goneAfterNotFound = options.goneAfterNotFound ?? DEFAULT_GONE_AFTER_NOT_FOUND;
   let attempt = 0;
+  let notFoundInARow = 0;
 
   for (;;) {
     signal?.throwIfAborted();
@@ -160,12 +173,17 @@ export async function* followJobEvents(
     }
 
     if (outcome.kind === 'closed' && outcome.progressed) {
+      notFoundInARow = 0;
       await abortableSleep(policy.baseDelayMs, signal);
       continue;
     }
     const error = outcome.kind === 'failed' ? outcome.error : new StreamClosedError();
     if (signal?.aborted) throw signal.reason;
     if (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) throw error;
+    // A job whose events were seen was visible: a 404 now is a deletion, not a slow replica. A
+    // few are tolerated all the same, since visibility is not promised to be monotonic.
+    notFoundInARow = error instanceof CloudApiError && error.status === 404 ? notFoundInARow + 1 : 0;
+    if (cursor !== undefined && notFoundInARow >= goneAfterNotFound) throw new JobGoneError(jobId, notFoundInARow, error);
     if (policy.maxAttempts !== undefined && attempt >= policy.maxAttempts) throw new StreamGaveUpError(attempt + 1, error);
     const delayMs = backoffFor(error, attempt, policy, random);
     options.onRetry?.({ attempt: attempt + 1, delayMs, error });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ArkorClient } from '../arkor/client.js';
-import { CloudApiError, StreamClosedError, StreamGaveUpError, StreamIdleTimeoutError } from '../arkor/errors.js';
+import { CloudApiError, JobGoneError, StreamClosedError, StreamGaveUpError, StreamIdleTimeoutError } from '../arkor/errors.js';
 import type { JobConfig } from '../arkor/schemas.js';
 import { followJobEvents, type FollowJobEventsOptions, type StreamItem } from '../arkor/stream.js';
 import { startEmulator, type Emulator, type JobBehaviour } from '../emulator/index.js';
@@ -176,6 +176,39 @@ describe('followJobEvents', () => {
       { status: 500, delayMs: 32 },
     ]);
     assert.deepEqual(items.map((item) => item.id), sequence(eventCountOf(jobId)));
+  });
+
+  it('takes a job whose stream 404s after its events were seen for gone, after three 404s in a row', async () => {
+    const notFound = { kind: 'status', status: 404 } as const;
+    const jobId = await newJob(
+      {
+        streamConnections: [
+          { kind: 'drop', afterFrames: 2, mode: 'clean' },
+          // One 404, then progress again: the count starts over.
+          notFound,
+          { kind: 'drop', afterFrames: 1, mode: 'reset' },
+          notFound,
+          notFound,
+          notFound,
+        ],
+      },
+      LONG_CONFIG,
+    );
+    const items: StreamItem[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const item of followJobEvents(client, jobId, { policy: TINY })) items.push(item);
+      })(),
+      (error) => {
+        assert.ok(error instanceof JobGoneError, String(error));
+        assert.equal(error.notFoundOpens, 3);
+        assert.ok(error.cause instanceof CloudApiError && error.cause.status === 404);
+        return true;
+      },
+    );
+    assert.deepEqual(items.map((item) => item.id), sequence(3));
+    assert.equal(opensOf(jobId).length, 6);
+    await client.cancelJob(jobId);
   });
 
   it('waits at least Retry-After when the cap allows it', async () => {
