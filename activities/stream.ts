@@ -54,6 +54,9 @@ export function createStreamActivities(deps: ActivityDeps) {
       const ticker = setInterval(heartbeat, heartbeatEveryMs);
       heartbeat();
 
+      // The cursor moves only once a batch's signal returned: events still held by the batcher
+      // (it reads ahead while a signal is in flight) are not delivered, and a resumed attempt
+      // must read them again.
       const batcher = new EventBatcher(
         async (events) => {
           await workflow.signal(eventsSignal, { events });
@@ -89,6 +92,9 @@ export function createStreamActivities(deps: ActivityDeps) {
       } finally {
         clearInterval(ticker);
         batcher.close();
+        // A signal still in flight must land (or fail) before this attempt ends, so that two
+        // attempts never signal at once and nothing heartbeats after the result.
+        await batcher.settled();
       }
     },
   };
@@ -124,7 +130,9 @@ async function followOnce(
         return { kind: 'ended', status: job.status, error: job.error ?? null };
       }
       // Pings, unknown and malformed frames carry nothing for the workflow, but they do
-      // prove the connection (and this worker) alive.
+      // prove the connection (and this worker) alive. A delivery that failed in the background
+      // must not wait for the next event to fail the attempt.
+      batcher.check();
       heartbeat();
       continue;
     }

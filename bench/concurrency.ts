@@ -7,17 +7,16 @@
 import { parseArgs } from './support/args.js';
 import { startSampler } from './support/proc-sampler.js';
 import { printTable, writeJson, type Cell } from './support/report.js';
-import { benchInput, startBenchRig } from './support/rig.js';
+import { benchInput, startBenchRig, streamFlags } from './support/rig.js';
 
 const args = parseArgs();
 const sizes = args.numbers('n', args.quick ? [10] : [10, 100]);
 const stepMs = args.number('step-ms', 100);
 const steps = args.number('steps', args.quick ? 40 : 100);
 const saveSteps = args.number('save-steps', 50);
-const stream = {
-  logBatchMaxEvents: args.number('batch-events', 200),
-  logBatchMaxDelayMs: args.number('batch-delay-ms', 1000),
-};
+const stream = streamFlags(args);
+/** The worker's `ARKOR_MAX_CACHED_WORKFLOWS`; absent = the SDK default. */
+const maxCachedWorkflows = args.has('max-cached-workflows') ? args.number('max-cached-workflows', 0) : undefined;
 /** Starts in flight at once, so that 500 starts do not all queue on one connection. */
 const START_PARALLELISM = 25;
 
@@ -34,7 +33,12 @@ const rig = await startBenchRig({ stepMs });
 const rows: Row[] = [];
 try {
   for (const n of sizes) {
-    const worker = await rig.spawnWorker({ stream, maxStreams: Math.max(200, n), maxActivities: 20 });
+    const worker = await rig.spawnWorker({
+      stream,
+      maxStreams: Math.max(200, n),
+      maxActivities: 20,
+      ...(maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows }),
+    });
     const pid = worker.process.pid;
     if (pid === undefined) throw new Error('the worker has no pid');
     const idle = startSampler(pid).stop();
@@ -65,7 +69,7 @@ try {
   await rig.close();
 }
 printTable(
-  `Concurrency (one worker process; each run ${steps} steps at ${stepMs} ms/step, checkpoint every ${saveSteps}; batches ${stream.logBatchMaxEvents} / ${stream.logBatchMaxDelayMs} ms)`,
+  `Concurrency (one worker process; each run ${steps} steps at ${stepMs} ms/step, checkpoint every ${saveSteps}; batches ${stream.logBatchMaxEvents} / ${stream.logBatchMaxDelayMs} ms; maxCachedWorkflows ${maxCachedWorkflows ?? 'SDK default'})`,
   rows.map((r): Record<string, Cell> => ({
     'N runs': r.n,
     completed: `${r.completed}/${r.n}`,
@@ -75,4 +79,4 @@ printTable(
     'mean CPU % (1 core)': r.meanCpuPercent,
   })),
 );
-writeJson('concurrency', args.json, { settings: { sizes, stepMs, steps, saveSteps, stream }, rows });
+writeJson(args.jsonName('concurrency'), args.json, { settings: { sizes, stepMs, steps, saveSteps, stream, maxCachedWorkflows }, rows });

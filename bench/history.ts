@@ -12,7 +12,7 @@ import { startEmulator } from '../emulator/index.js';
 import { parseArgs } from './support/args.js';
 import { historyChain, type RunHistory } from './support/history-chain.js';
 import { printTable, writeJson, type Cell } from './support/report.js';
-import { benchInput, startBenchRig, type BenchPlan, type BenchRig } from './support/rig.js';
+import { benchInput, type BenchPlan, type BenchRig, startBenchRig, streamFlags } from './support/rig.js';
 import type { ArkorClient } from '../arkor/index.js';
 
 const WARNING_LIMIT = 10_240;
@@ -22,10 +22,7 @@ const rate = args.number('rate', 1000);
 const saveSteps = args.number('save-steps', 100);
 const slowRate = args.number('slow-rate', 20);
 const slowSteps = args.number('slow-steps', args.quick ? 60 : 400);
-const stream = {
-  logBatchMaxEvents: args.number('batch-events', 200),
-  logBatchMaxDelayMs: args.number('batch-delay-ms', 1000),
-};
+const stream = streamFlags(args);
 const afterSignals = args.has('after-signals') ? args.number('after-signals', 500) : undefined;
 
 interface Measured {
@@ -109,7 +106,7 @@ if (a && b && b.checkpoints > 0) {
 }
 const largest = Math.max(...measured.flatMap((m) => m.runs.map((r) => r.events)));
 console.log(`largest single run: ${largest} events (${largest < WARNING_LIMIT ? 'under' : 'OVER'} the ${WARNING_LIMIT}-event warning limit)`);
-writeJson('history', args.json, {
+writeJson(args.jsonName('history'), args.json, {
   settings: { steps, rate, saveSteps, slowRate, slowSteps, stream, afterSignals },
   measured: measured.map((m) => ({ ...m, events: total(m, 'events'), bytes: total(m, 'bytes'), signals: total(m, 'signals') })),
   perCheckpoint,

@@ -16,7 +16,7 @@ import { loadCallbackSets, type CallbackContext } from '../activities/user-callb
 import { parseArgs } from './support/args.js';
 import { measureFloor } from './support/floor.js';
 import { printTable, summarize, writeJson, type Cell } from './support/report.js';
-import { benchInput, deliveries, jobIdOf, startBenchRig, timingCallbacksModule } from './support/rig.js';
+import { benchInput, deliveries, jobIdOf, startBenchRig, streamFlags, timingCallbacksModule } from './support/rig.js';
 import { BASELINE_WORKFLOW_ID } from './support/timing.js';
 
 const args = parseArgs();
@@ -25,10 +25,7 @@ const steps = args.number('steps', args.quick ? 200 : 2500);
 const stepMs = args.number('step-ms', 20);
 const saveSteps = args.number('save-steps', args.quick ? 20 : 25);
 const floorCount = args.number('floor', args.quick ? 30 : 200);
-const stream = {
-  logBatchMaxEvents: args.number('batch-events', 200),
-  logBatchMaxDelayMs: args.number('batch-delay-ms', 1000),
-};
+const stream = streamFlags(args);
 const afterSignals = args.has('after-signals') ? args.number('after-signals', 500) : undefined;
 
 const rig = await startBenchRig({ stepMs });
@@ -102,7 +99,7 @@ try {
     `Latency (${runs} concurrent runs of ${steps} steps at ${stepMs} ms/step, checkpoint every ${saveSteps}; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms; ${workflowRuns} workflow runs in all; ${missing} events not delivered)`,
     rows,
   );
-  writeJson('latency', args.json, {
+  writeJson(args.jsonName('latency'), args.json, {
     settings: { runs, steps, stepMs, saveSteps, floorCount, stream, afterSignals },
     workflowRuns,
     missing,

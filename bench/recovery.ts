@@ -7,7 +7,7 @@
  */
 import { parseArgs } from './support/args.js';
 import { printTable, summarize, writeJson, type Cell } from './support/report.js';
-import { benchInput, deliveries, jobIdOf, startBenchRig } from './support/rig.js';
+import { benchInput, deliveries, jobIdOf, startBenchRig, streamFlags } from './support/rig.js';
 import type { TimingRecord } from './support/timing.js';
 
 const args = parseArgs();
@@ -18,10 +18,7 @@ const heartbeatTimeoutS = args.number('heartbeat-timeout-s', 3);
 // timeouts, about 10 s here); the run ends on its own after the last kill.
 const steps = args.number('steps', Math.round(((kills * 14 + 4) * 1000) / stepMs));
 const seed = args.number('seed', 1);
-const stream = {
-  logBatchMaxEvents: args.number('batch-events', 200),
-  logBatchMaxDelayMs: args.number('batch-delay-ms', 1000),
-};
+const stream = streamFlags(args);
 
 let state = seed >>> 0 || 1;
 /** A seeded xorshift, so that a run's kill points can be repeated. */
@@ -40,6 +37,8 @@ interface Kill {
   fromKillMs: number;
   /** Spawn → the stream's next open on the emulator (the wait activity resumed). */
   streamReopenMs: number | undefined;
+  /** Where the resumed wait activity took its cursor: the workflow's query, or the heartbeat (query failed). */
+  cursorFrom: 'query' | 'heartbeat';
 }
 
 async function firstRecord(read: () => TimingRecord[], match: (r: TimingRecord) => boolean, timeoutMs: number): Promise<TimingRecord | undefined> {
@@ -91,7 +90,9 @@ try {
     const first = await firstRecord(() => rig.timings(), (r) => ofJob(r) && r.pid === pid, 120_000);
     if (!first) throw new Error(`no callback on the replacement worker ${pid} within 120 s of kill ${n}`);
     await reopen;
-    done.push({ n, step, streamReopenMs, fromSpawnMs: first.at - spawnedAt, fromReadyMs: first.at - readyAt, fromKillMs: first.at - killedAt });
+    // activities/stream.ts logs this when the cursor query fails (e.g. it went to the dead worker's sticky queue).
+    const cursorFrom = worker.output().includes('Could not ask the workflow for its cursor') ? 'heartbeat' : 'query';
+    done.push({ n, step, streamReopenMs, cursorFrom, fromSpawnMs: first.at - spawnedAt, fromReadyMs: first.at - readyAt, fromKillMs: first.at - killedAt });
     console.log(`kill ${n} at step ${step}: next event ${first.at - spawnedAt} ms after the replacement's spawn`);
   }
 
@@ -107,7 +108,7 @@ try {
 
   printTable(
     `Recovery (${steps} steps at ${stepMs} ms/step; heartbeat timeout ${heartbeatTimeoutS} s; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`,
-    done.map((k): Record<string, Cell> => ({ kill: k.n, 'at step': k.step, 'spawn → next event ms': k.fromSpawnMs, 'ready → next event ms': k.fromReadyMs, 'kill → next event ms': k.fromKillMs, 'spawn → stream reopened ms': k.streamReopenMs })),
+    done.map((k): Record<string, Cell> => ({ kill: k.n, 'at step': k.step, 'spawn → next event ms': k.fromSpawnMs, 'ready → next event ms': k.fromReadyMs, 'kill → next event ms': k.fromKillMs, 'spawn → stream reopened ms': k.streamReopenMs, 'cursor from': k.cursorFrom })),
   );
   printTable('Summary', [
     {
@@ -125,4 +126,4 @@ try {
 } finally {
   await rig.close();
 }
-writeJson('recovery', args.json, { settings: { kills, stepMs, heartbeatTimeoutS, steps, seed, stream }, kills: done, ...summary });
+writeJson(args.jsonName('recovery'), args.json, { settings: { kills, stepMs, heartbeatTimeoutS, steps, seed, stream }, kills: done, ...summary });

@@ -8,7 +8,7 @@
 import { startEmulator } from '../emulator/index.js';
 import { parseArgs } from './support/args.js';
 import { printTable, writeJson, type Cell } from './support/report.js';
-import { benchInput, deliveries, jobIdOf, startBenchRig, type BenchRig } from './support/rig.js';
+import { benchInput, type BenchRig, deliveries, jobIdOf, startBenchRig, streamFlags } from './support/rig.js';
 
 const args = parseArgs();
 const seconds = args.number('seconds', args.quick ? 2 : 4);
@@ -16,10 +16,7 @@ const singleRates = args.numbers('rates', args.quick ? [1000, 5000] : [500, 1000
 const concurrentRuns = args.number('concurrent', 10);
 const concurrentRates = args.numbers('concurrent-rates', args.quick ? [100] : [100, 200, 500, 1000]);
 const keepGoing = args.has('all');
-const stream = {
-  logBatchMaxEvents: args.number('batch-events', 200),
-  logBatchMaxDelayMs: args.number('batch-delay-ms', 1000),
-};
+const stream = streamFlags(args);
 const LAG_LIMIT_MS = 1000;
 
 interface Trial {
@@ -117,6 +114,9 @@ const rows: Array<Record<string, Cell>> = trials.map((t) => ({
   'lag < 1 s': t.pass,
 }));
 printTable(`Throughput (${seconds} s of training per trial; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`, rows);
-const best = (runs: number): number | undefined => Math.max(...trials.filter((t) => t.runs === runs && t.pass).map((t) => t.rate), Number.NEGATIVE_INFINITY);
+const best = (runs: number): string => {
+  const passing = trials.filter((t) => t.runs === runs && t.pass).map((t) => t.rate);
+  return passing.length === 0 ? 'none' : String(Math.max(...passing));
+};
 console.log(`highest passing rate: 1 run ${best(1)} events/s; ${concurrentRuns} runs ${best(concurrentRuns)} events/s each`);
-writeJson('throughput', args.json, { settings: { seconds, stream, concurrentRuns }, trials });
+writeJson(args.jsonName('throughput'), args.json, { settings: { seconds, stream, concurrentRuns }, trials });

@@ -22,6 +22,15 @@ const workerEnvSchema = z.object({
   ARKOR_MAX_STREAMS: count.default(200),
   /** Callback and other short activities this worker runs at once. */
   ARKOR_MAX_ACTIVITIES: count.default(20),
+  /**
+   * Workflow runs the worker keeps cached between tasks; unset = the SDK's default (sized from
+   * the heap). Lower it to bound memory with many concurrent runs; 0 disables the cache.
+   */
+  ARKOR_MAX_CACHED_WORKFLOWS: z.preprocess(
+    // An empty variable means unset, not 0 (which would silently disable the cache).
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().min(0).refine((value) => value !== 1, 'must be 0 (no cache) or at least 2').optional(),
+  ),
   ARKOR_LOG_BATCH_MAX_EVENTS: count.default(1000),
   ARKOR_LOG_BATCH_MAX_DELAY_MS: ms.default(1000),
   ARKOR_STREAM_IDLE_TIMEOUT_MS: ms.default(60_000),

@@ -1,6 +1,7 @@
 /**
  * Flags of the bench scripts: `--name=value`, `--name value` and bare `--flag`. Every script
- * takes `--quick` (a ~10 s smoke size) and `--json` (write `bench/results/<name>.json`).
+ * takes `--quick` (a ~10 s smoke size) and `--json` (write `bench/results/<name>.json`;
+ * `--json=<file>` writes `bench/results/<file>.json`, to keep a variant beside the default run).
  */
 
 /** A flag that was given but cannot be read as the type the script expects. */
@@ -11,6 +12,8 @@ export class BenchFlagError extends Error {
 export interface BenchArgs {
   quick: boolean;
   json: boolean;
+  /** The results file name: `--json=<file>`'s value, else `fallback`. */
+  jsonName(fallback: string): string;
   has(name: string): boolean;
   /** A number flag; `fallback` when absent. */
   number(name: string, fallback: number): number;
@@ -46,6 +49,10 @@ export function parseArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
   return {
     quick: values.has('quick'),
     json: values.has('json'),
+    jsonName: (fallback) => {
+      const value = values.get('json');
+      return value === undefined || value === 'true' ? fallback : value;
+    },
     has: (name) => values.has(name),
     number(name, fallback) {
       const text = values.get(name);

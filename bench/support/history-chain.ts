@@ -38,7 +38,8 @@ export async function historyChain(client: Client, workflowId: string, firstRunI
 
 /**
  * Pages through a run's history in small pages: the SDK's fetchHistory asks for the server's
- * default page size, and a page of big signal payloads exceeds gRPC's 4 MB message limit.
+ * default page size, and a page of big signal payloads exceeds gRPC's 4 MB message limit. A
+ * signal or onLog input of 1,000 log events is ≈ 215 KiB, so 10 events stay under 2.2 MiB.
  */
 async function fetchEvents(client: Client, workflowId: string, runId: string): Promise<proto.temporal.api.history.v1.IHistoryEvent[]> {
   const events: proto.temporal.api.history.v1.IHistoryEvent[] = [];
@@ -47,7 +48,7 @@ async function fetchEvents(client: Client, workflowId: string, runId: string): P
     const page: proto.temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse = await client.workflowService.getWorkflowExecutionHistory({
       namespace: client.options.namespace,
       execution: { workflowId, runId },
-      maximumPageSize: 100,
+      maximumPageSize: 10,
       ...(nextPageToken ? { nextPageToken } : {}),
     });
     events.push(...(page.history?.events ?? []));

@@ -16,6 +16,7 @@ import type { Emulator, EmulatorOptions } from '../../emulator/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
 import { createTrainingWorkers } from '../../worker/create-worker.js';
 import { startHarness, trainingInput, type ChildWorker, type Harness } from '../../test/support/harness.js';
+import type { BenchArgs } from './args.js';
 import type { TimingRecord } from './timing.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,6 +30,19 @@ export interface BenchWorkerOptions {
   arkor?: ArkorClient;
   maxStreams?: number;
   maxActivities?: number;
+  /** The worker's `maxCachedWorkflows`; absent = the SDK default. */
+  maxCachedWorkflows?: number;
+}
+
+/**
+ * The batching knobs every script takes: `--batch-events N` and `--batch-delay-ms N`, defaulting
+ * to the worker's own defaults (`ARKOR_LOG_BATCH_MAX_EVENTS` / `ARKOR_LOG_BATCH_MAX_DELAY_MS`).
+ */
+export function streamFlags(args: BenchArgs): Pick<StreamSettings, 'logBatchMaxEvents' | 'logBatchMaxDelayMs'> {
+  return {
+    logBatchMaxEvents: args.number('batch-events', defaultStreamSettings.logBatchMaxEvents),
+    logBatchMaxDelayMs: args.number('batch-delay-ms', defaultStreamSettings.logBatchMaxDelayMs),
+  };
 }
 
 /** What the emulator wrote for one event, read back from the job's stream. */
@@ -78,6 +92,7 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
         taskQueue: h.taskQueue,
         maxStreams: options.maxStreams ?? 200,
         maxActivities: options.maxActivities ?? 20,
+        ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
         shutdownGraceMs: 1000,
         deps: {
           arkor: options.arkor ?? h.arkor,
@@ -109,6 +124,7 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
         ARKOR_STREAM_IDLE_TIMEOUT_MS: String(stream.idleTimeoutMs),
         ARKOR_MAX_STREAMS: String(options.maxStreams ?? 200),
         ARKOR_MAX_ACTIVITIES: String(options.maxActivities ?? 20),
+        ...(options.maxCachedWorkflows === undefined ? {} : { ARKOR_MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) }),
         ...options.env,
       });
     },
