@@ -10,13 +10,13 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { CloudApiError, followJobEvents, isPermanentStreamStatus } from '../arkor/index.js';
+import { CloudApiError, followJobEvents, isPermanentStreamStatus, JobGoneError } from '../arkor/index.js';
 import type { JobStatus } from '../arkor/index.js';
 import type { RunEvent } from '../workflows/events.js';
 import { cursorQuery, eventsSignal } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
 import { EventBatcher } from './event-batcher.js';
-import { FailureType } from './failures.js';
+import { FailureType, rethrowArkorError } from './failures.js';
 import { toRunEvent } from './wire.js';
 
 export interface FollowJobInput {
@@ -88,6 +88,10 @@ export function createStreamActivities(deps: ActivityDeps) {
             details: [{ status: error.status }],
           });
         }
+        // A deleted job: no retry brings it back, and an unbounded retry policy would loop forever.
+        if (error instanceof JobGoneError) {
+          throw ApplicationFailure.create({ type: FailureType.ArkorRejected, message: error.message, nonRetryable: true, details: [{ status: 404 }] });
+        }
         throw error;
       } finally {
         clearInterval(ticker);
@@ -126,7 +130,8 @@ async function followOnce(
     if (item.kind !== 'event') {
       if (item.kind === 'end') {
         await batcher.flush();
-        const { job } = await deps.arkor.getJob(jobId);
+        // `end` is terminal, as in the SDK's wait(); the job's own status says how it ended.
+        const { job } = await deps.arkor.getJob(jobId).catch((error: unknown) => rethrowArkorError(error, `Reading job ${jobId} after its stream ended`));
         return { kind: 'ended', status: job.status, error: job.error ?? null };
       }
       // Pings, unknown and malformed frames carry nothing for the workflow, but they do

@@ -114,4 +114,22 @@ describe('stream faults do not change what callbacks see', () => {
       await worker.stop();
     }
   });
+
+  it('a job whose stream 404s after its events were seen fails the run as gone, without retrying forever', async () => {
+    const notFound = { kind: 'status', status: 404 } as const;
+    // The job trains on, but its stream now answers 404: what a deleted job looks like.
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'faults-gone' },
+      { streamConnections: [{ kind: 'drop', afterFrames: 5, mode: 'clean' }, notFound, notFound, notFound, notFound, notFound, notFound] },
+    );
+    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'faults-gone', ...PLAN } }));
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'failed');
+    assert.match(result.reason ?? '', /no longer exists: its event stream answered 404 3 times in a row/);
+    const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
+    // The first connection, then three 404s: one attempt, not retried.
+    assert.equal(job?.streamOpens.length, 4);
+    // Its first five events had been delivered before the job went away.
+    assert.deepEqual(h.recordsOf(result.jobId ?? '').map(describeRecord).slice(0, 5), healthySequence().slice(0, 5));
+  });
 });
