@@ -139,5 +139,4 @@ export class EventBatcher {
   private throwIfFailed(): void {
     if (this.failure) throw this.failure.error;
   }
-
 }
