@@ -14,7 +14,7 @@ import type { DeploymentKeyReader } from '../activities/smoke.js';
 import { ArkorClient, CloudApiError } from '../arkor/index.js';
 import { DEMO_QUESTIONS, expectedAnswer, generateAnswer, startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/index.js';
-import type { SmokeScore, SmokeTarget, SmokeTestInput } from '../workflows/evaluation.js';
+import type { SmokeTarget, SmokeTestInput } from '../workflows/evaluation.js';
 import { goldenPromptSchema } from '../workflows/input.js';
 import type { GoldenPrompt } from '../workflows/input.js';
 

@@ -173,9 +173,10 @@ class TrainingRun {
       // Continue-as-new must know that no signal is still on its way, so wait for the activity
       // to acknowledge its cancellation instead of abandoning it.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      // Short: a stream that fails is usually a worker that died, and the run is blind until a
-      // new attempt starts. Transient backend trouble is retried inside the attempt instead.
-      retry: { initialInterval: '1s', maximumInterval: '5s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
+      // Short and nearly flat: a stream that fails is usually a worker that died, and the run is
+      // blind until a new attempt starts; the attempt count never resets, so a run that lost a
+      // few workers must not wait longer each time. Backend trouble is retried inside the attempt.
+      retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '2s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
     }).followJob;
 
     this.evaluation = new EvaluationFlow(input, {
