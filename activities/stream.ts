@@ -80,6 +80,9 @@ export function createStreamActivities(deps: ActivityDeps) {
           log.warn('Stream ended while the job is still active; following it again', { status: outcome.status });
         }
       } catch (error) {
+        const permanent = (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
+        // No attempt will read these events again: hand over what was read before failing.
+        if (permanent) await batcher.flush().catch(() => undefined);
         if (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) {
           throw ApplicationFailure.create({
             type: FailureType.ArkorRejected,
@@ -131,7 +134,12 @@ async function followOnce(
       if (item.kind === 'end') {
         await batcher.flush();
         // `end` is terminal, as in the SDK's wait(); the job's own status says how it ended.
-        const { job } = await deps.arkor.getJob(jobId).catch((error: unknown) => rethrowArkorError(error, `Reading job ${jobId} after its stream ended`));
+        // A 404 may be a replica that does not see the job yet: retried (a deleted job is then
+        // caught by the next attempt's stream). Other refusals are final.
+        const { job } = await deps.arkor.getJob(jobId).catch((error: unknown) => {
+          if (error instanceof CloudApiError && error.status === 404) throw error;
+          return rethrowArkorError(error, `Reading job ${jobId} after its stream ended`);
+        });
         return { kind: 'ended', status: job.status, error: job.error ?? null };
       }
       // Pings, unknown and malformed frames carry nothing for the workflow, but they do

@@ -4,11 +4,16 @@
  * its ready line, and from the kill) to the next callback it starts for the run. At the end:
  * events lost (emitted event ids that never reached a callback; must be 0) and duplicate
  * callback executions (an event id carried by more than one callback start).
+ *
+ * `--standby`: a second worker polls the same queues all along, as in a deployment of several
+ * workers. The worker that holds the stream is killed, the standby takes over without any
+ * process start, and a new standby is spawned (untimed) before the next kill.
  */
 import { parseArgs } from './support/args.js';
 import { printTable, summarize, writeJson, type Cell } from './support/report.js';
 import { benchInput, deliveries, jobIdOf, startBenchRig, streamFlags } from './support/rig.js';
 import type { TimingRecord } from './support/timing.js';
+import type { ChildWorker } from '../test/support/harness.js';
 
 const args = parseArgs();
 const kills = args.number('kills', args.quick ? 1 : 5);
@@ -18,6 +23,7 @@ const heartbeatTimeoutS = args.number('heartbeat-timeout-s', 3);
 // timeouts, about 10 s here); the run ends on its own after the last kill.
 const steps = args.number('steps', Math.round(((kills * 14 + 4) * 1000) / stepMs));
 const seed = args.number('seed', 1);
+const standby = args.has('standby');
 const stream = streamFlags(args);
 
 let state = seed >>> 0 || 1;
@@ -56,9 +62,16 @@ const done: Kill[] = [];
 let summary: Record<string, unknown> = {};
 try {
   let worker = await rig.spawnWorker({ stream });
+  let spare: ChildWorker | undefined = standby ? await rig.spawnWorker({ stream }) : undefined;
+  /** The pid of the worker whose identity the server last saw on the wait activity. */
+  const streamHolderPid = async (workflowId: string): Promise<number | undefined> => {
+    const description = await rig.h.temporal.client.workflow.getHandle(workflowId).describe();
+    const stream = (description.raw.pendingActivities ?? []).find((p) => p.activityType?.name === 'followJob');
+    return Number(stream?.lastWorkerIdentity?.split('@')[0]) || undefined;
+  };
   const { workflowId } = await rig.h.service.start(
     benchInput('bench-recovery', { maxSteps: steps, saveSteps: 50 }, {
-      stream: { heartbeatTimeout: `${heartbeatTimeoutS}s` },
+      heartbeatTimeout: `${heartbeatTimeoutS}s`,
       callbacks: { timeout: '3s', retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: 20 } },
     }),
   );
@@ -76,10 +89,18 @@ try {
     const jobStats = () => rig.h.emulator.stats().jobs.find((j) => j.id === jobId);
     const step = jobStats()?.step ?? 0;
     const opensBefore = jobStats()?.streamOpens.length ?? 0;
+    let victim = worker;
+    let survivor: ChildWorker | undefined;
+    if (standby) {
+      spare ??= await rig.spawnWorker({ stream });
+      const holder = await streamHolderPid(workflowId);
+      [victim, survivor] = holder === spare.process.pid ? [spare, worker] : [worker, spare];
+    }
     const killedAt = Date.now();
-    await worker.kill();
+    await victim.kill();
     const spawnedAt = Date.now();
-    worker = await rig.spawnWorker({ stream });
+    worker = survivor ?? (await rig.spawnWorker({ stream }));
+    spare = undefined;
     const readyAt = Date.now();
     const pid = worker.process.pid;
     let streamReopenMs: number | undefined;
@@ -87,7 +108,7 @@ try {
       for (let i = 0; i < 12_000 && (jobStats()?.streamOpens.length ?? 0) <= opensBefore; i++) await new Promise((r) => setTimeout(r, 10));
       if ((jobStats()?.streamOpens.length ?? 0) > opensBefore) streamReopenMs = Date.now() - spawnedAt;
     })();
-    const first = await firstRecord(() => rig.timings(), (r) => ofJob(r) && r.pid === pid, 120_000);
+    const first = await firstRecord(() => rig.timings(), (r) => ofJob(r) && r.pid === pid && r.at >= killedAt, 120_000);
     if (!first) throw new Error(`no callback on the replacement worker ${pid} within 120 s of kill ${n}`);
     await reopen;
     // activities/stream.ts logs this when the cursor query fails (e.g. it went to the dead worker's sticky queue).
@@ -98,6 +119,7 @@ try {
 
   const result = await rig.h.service.outcome(workflowId);
   await worker.kill();
+  await spare?.kill();
   const emitted = await rig.emitted(jobId);
   const delivered = deliveries(rig.timings(), jobId);
   const lost = emitted.filter((event) => !delivered.has(event.id)).length;
@@ -107,7 +129,7 @@ try {
   summary = { outcome: result.outcome, events: emitted.length, lost, duplicates, duplicatedEvents, fromSpawn };
 
   printTable(
-    `Recovery (${steps} steps at ${stepMs} ms/step; heartbeat timeout ${heartbeatTimeoutS} s; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`,
+    `Recovery${standby ? ', warm standby' : ''} (${steps} steps at ${stepMs} ms/step; heartbeat timeout ${heartbeatTimeoutS} s; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`,
     done.map((k): Record<string, Cell> => ({ kill: k.n, 'at step': k.step, 'spawn → next event ms': k.fromSpawnMs, 'ready → next event ms': k.fromReadyMs, 'kill → next event ms': k.fromKillMs, 'spawn → stream reopened ms': k.streamReopenMs, 'cursor from': k.cursorFrom })),
   );
   printTable('Summary', [
@@ -126,4 +148,4 @@ try {
 } finally {
   await rig.close();
 }
-writeJson(args.jsonName('recovery'), args.json, { settings: { kills, stepMs, heartbeatTimeoutS, steps, seed, stream }, kills: done, ...summary });
+writeJson(args.jsonName('recovery'), args.json, { settings: { kills, stepMs, heartbeatTimeoutS, steps, seed, standby, stream }, kills: done, ...summary });

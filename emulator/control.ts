@@ -58,6 +58,9 @@ export const routeFaultSchema: z.ZodType<RouteFault> = z.strictObject({
   retryAfterSeconds: nonNegInt.optional(),
   times: z.number().int().positive().optional(),
   delayMs: z.number().nonnegative().optional(),
+}).refine((fault) => fault.status !== undefined || fault.delayMs !== undefined, {
+  message: 'a fault needs a status, a delayMs (a slow but served request), or both',
+  path: ['status'],
 });
 
 const setBehaviourBodySchema = z.strictObject({ target: behaviourTargetSchema, behaviour: jobBehaviourSchema });
