@@ -36,6 +36,14 @@ export type StreamOutcome =
   /** The stream said `end`; the job's status was read to learn how it ended. */
   | { kind: 'ended'; status: JobStatus; error: string | null };
 
+/**
+ * How long a resumed attempt waits for the workflow to answer its cursor query. A live worker
+ * answers in milliseconds; after a kill the query may sit in the dead worker's sticky queue
+ * until the server gives up on it, and the heartbeat's cursor (behind by at most a heartbeat
+ * throttle interval; the workflow drops the repeats) is then the faster way on.
+ */
+const CURSOR_QUERY_DEADLINE_MS = 2_000;
+
 /** How many `end` frames on a job that still reads as active are tolerated before giving up. */
 const MAX_SPURIOUS_ENDS = 5;
 
@@ -180,7 +188,7 @@ async function resumeCursor(
   inputCursor: string | undefined,
 ): Promise<string | undefined> {
   try {
-    return (await client.withDeadline(Date.now() + 5_000, () => workflow.query(cursorQuery))) ?? inputCursor;
+    return (await client.withDeadline(Date.now() + CURSOR_QUERY_DEADLINE_MS, () => workflow.query(cursorQuery))) ?? inputCursor;
   } catch (error) {
     log.warn('Could not ask the workflow for its cursor; using the last heartbeat', {
       error: error instanceof Error ? error.message : String(error),
