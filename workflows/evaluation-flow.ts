@@ -18,7 +18,6 @@ import type { ApprovalDecision } from './messages.js';
 import { evaluateCheckpoint } from './rules.js';
 import { recordCheckpointScore, recordCallbackError, RunPhase, type ApprovalInfo, type PromotionInfo, type RunStatus } from './status.js';
 
-
 const DEFAULT_VERIFY_PROMPT: GoldenPrompt = {
   name: 'verify',
   messages: [{ role: 'user', content: 'Say hello' }],
