@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,15 +15,7 @@ import { Connection } from '@temporalio/client';
 import { devServerArgs } from '../scripts/dev-server.js';
 import { ensureTemporalCli } from '../scripts/temporal-cli.js';
 import { eventually, expectedEventKeys, startHarness, trainingInput, type EventPlan, type Harness } from './support/harness.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { freePort } from './support/free-port.js';
 
 /** One dev-server process on the database file and ports given. */
 class PersistentDevServer {

@@ -4,28 +4,16 @@
  * Prometheus endpoint (worker.ts as a child process).
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parseCliArgs } from '../cli/args.js';
 import { UsageError } from '../cli/errors.js';
 import { listRuns, ScheduleAlreadyExistsError, ScheduleNotFoundError, ScheduleService } from '../service/index.js';
 import { InvalidTrainingInputError, type TrainingRunInput } from '../workflows/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
+import { freePort } from './support/free-port.js';
 
 const shortInput = (name: string): TrainingRunInput =>
   trainingInput({ trainer: { name, maxSteps: 10, loggingSteps: 1, evalSteps: 5, saveSteps: 5 } });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 describe('schedules', () => {
   let h: Harness;
