@@ -47,6 +47,8 @@ async function main(): Promise<void> {
         logBatchMaxEvents: settings.ARKOR_LOG_BATCH_MAX_EVENTS,
         logBatchMaxDelayMs: settings.ARKOR_LOG_BATCH_MAX_DELAY_MS,
         idleTimeoutMs: settings.ARKOR_STREAM_IDLE_TIMEOUT_MS,
+        maxBacklog: settings.ARKOR_MAX_BACKLOG,
+        readAgainAfterPauseMs: settings.ARKOR_READ_AGAIN_AFTER_PAUSE_MS,
       },
     },
   });

@@ -8,6 +8,7 @@ import type { TrainingJob } from '../arkor/index.js';
 import type { RunEvent } from '../workflows/events.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType, invalidInput } from './failures.js';
+import { reportProgress } from './liveness.js';
 import type { CallbackContext, CallbackReturn, InferFn, TrainingCallbacks } from './user-callbacks.js';
 import { toLogArgs } from './wire.js';
 
@@ -49,11 +50,12 @@ export function createCallbackActivities(deps: ActivityDeps) {
     async onStarted(call: CallbackCall & { event: RunEvent }): Promise<CallbackOutcome> {
       const callback = callbacksOf(call.set).onStarted;
       if (!callback) return { called: false };
-      return invoke('onStarted', () => callback({ job: call.job, context: contextFor(call, call.event, 'started') }));
+      return invoke('onStarted', undefined, () => callback({ job: call.job, context: contextFor(call, call.event, 'started') }));
     },
 
-    async onLog(call: CallbackCall & { events: RunEvent[] }): Promise<CallbackOutcome> {
+    async onLog(call: CallbackCall & { events: RunEvent[]; callTimeoutMs?: number }): Promise<CallbackOutcome> {
       const callbacks = callbacksOf(call.set);
+      const activity = Context.current();
       const logs = call.events.flatMap((event) =>
         event.payload.type === 'training.log'
           ? [{ event, args: toLogArgs(event.payload), context: contextFor(call, event, `log:${event.payload.step}`) }]
@@ -62,7 +64,7 @@ export function createCallbackActivities(deps: ActivityDeps) {
       const last = logs.at(-1);
       if (callbacks.onLogBatch && last) {
         const onLogBatch = callbacks.onLogBatch;
-        return invoke('onLogBatch', () =>
+        return invoke('onLogBatch', call.callTimeoutMs, () =>
           onLogBatch({
             events: logs.map(({ args, context }) => ({
               ...args,
@@ -76,9 +78,12 @@ export function createCallbackActivities(deps: ActivityDeps) {
       }
       const onLog = callbacks.onLog;
       if (!onLog) return { called: false };
-      // Arkor's semantics: one call per event, in order, each awaited before the next.
-      for (const { args, context } of logs) {
-        const outcome = await invoke('onLog', () => onLog({ ...args, job: call.job, context }));
+      // Arkor's semantics: one call per event, in order, each awaited before the next. A retried
+      // batch resumes after the last event an earlier attempt finished.
+      for (let index = logsDone(activity.info.heartbeatDetails); index < logs.length; index++) {
+        const { args, context } = logs[index]!;
+        const outcome = await invoke('onLog', call.callTimeoutMs, () => onLog({ ...args, job: call.job, context }));
+        reportProgress(activity, { logsDone: index + 1 } satisfies OnLogProgress);
         if (outcome.stop) return outcome;
       }
       return { called: true };
@@ -92,7 +97,7 @@ export function createCallbackActivities(deps: ActivityDeps) {
       // Bound like the SDK's infer: this checkpoint's adapter, streaming unless told otherwise.
       const infer: InferFn = (args) =>
         deps.arkor.chat({ ...args, stream: args.stream ?? true, adapter }, { signal: Context.current().cancellationSignal });
-      return invoke('onCheckpoint', () =>
+      return invoke('onCheckpoint', undefined, () =>
         callback({
           step: payload.step,
           adapter,
@@ -107,7 +112,7 @@ export function createCallbackActivities(deps: ActivityDeps) {
     async onCompleted(call: CallbackCall & { artifacts: unknown[]; event?: RunEvent }): Promise<CallbackOutcome> {
       const callback = callbacksOf(call.set).onCompleted;
       if (!callback) return { called: false };
-      return invoke('onCompleted', () =>
+      return invoke('onCompleted', undefined, () =>
         callback({ job: call.job, artifacts: call.artifacts, context: contextFor(call, call.event, 'completed') }),
       );
     },
@@ -115,7 +120,7 @@ export function createCallbackActivities(deps: ActivityDeps) {
     async onFailed(call: CallbackCall & { error: string; event?: RunEvent }): Promise<CallbackOutcome> {
       const callback = callbacksOf(call.set).onFailed;
       if (!callback) return { called: false };
-      return invoke('onFailed', () =>
+      return invoke('onFailed', undefined, () =>
         callback({ job: call.job, error: call.error, context: contextFor(call, call.event, 'failed') }),
       );
     },
@@ -128,11 +133,25 @@ function isStopDirective(value: unknown): value is { stop: { reason: string } } 
   return typeof stop === 'object' && stop !== null && typeof (stop as { reason?: unknown }).reason === 'string';
 }
 
-/** Runs a user callback; its errors become retryable failures that name the callback. */
-async function invoke(name: string, run: () => CallbackReturn | Promise<CallbackReturn>): Promise<CallbackOutcome> {
+/** Heartbeat progress of an onLog batch: events whose callback returned. */
+interface OnLogProgress {
+  logsDone: number;
+}
+
+function logsDone(details: unknown): number {
+  const done = (details as Partial<OnLogProgress> | undefined)?.logsDone;
+  return typeof done === 'number' && Number.isInteger(done) && done > 0 ? done : 0;
+}
+
+/**
+ * Runs a user callback; its errors become retryable failures that name the callback. With
+ * `timeoutMs`, a call that has not settled by then fails the attempt (the call itself cannot be
+ * interrupted; it is abandoned).
+ */
+async function invoke(name: string, timeoutMs: number | undefined, run: () => CallbackReturn | Promise<CallbackReturn>): Promise<CallbackOutcome> {
   let returned: unknown;
   try {
-    returned = await run();
+    returned = await withTimeout(name, timeoutMs, run);
   } catch (error) {
     // A user who throws an ApplicationFailure chose its retry semantics; keep them.
     if (error instanceof ApplicationFailure) throw error;
@@ -143,4 +162,20 @@ async function invoke(name: string, run: () => CallbackReturn | Promise<Callback
     });
   }
   return isStopDirective(returned) ? { called: true, stop: { reason: returned.stop.reason } } : { called: true };
+}
+
+async function withTimeout<T>(name: string, timeoutMs: number | undefined, run: () => T | Promise<T>): Promise<T> {
+  if (timeoutMs === undefined) return run();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(ApplicationFailure.create({ type: FailureType.CallbackTimeout, message: `${name} did not return within ${timeoutMs} ms` })),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(run), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -18,12 +18,24 @@ export interface StreamSettings {
   idleTimeoutMs: number;
   /** Reconnect backoff inside one attempt of the wait activity (the SDK's defaults). */
   reconnect?: Partial<ReconnectPolicy>;
+  /**
+   * The wait activity stops reading while a run has this many events received and not yet
+   * dispatched to callbacks, so slow callbacks never grow a run's history. Default 2000.
+   */
+  maxBacklog: number;
+  /**
+   * A pause on the backlog longer than this closes the stream and drops the events read ahead;
+   * they are read again from the run's position once it has room. Default 30 000 ms.
+   */
+  readAgainAfterPauseMs: number;
 }
 
 export const defaultStreamSettings: StreamSettings = {
   logBatchMaxEvents: 1000,
   logBatchMaxDelayMs: 1000,
   idleTimeoutMs: 60_000,
+  maxBacklog: 2_000,
+  readAgainAfterPauseMs: 30_000,
 };
 
 export interface ActivityDeps {

@@ -15,6 +15,8 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** A user callback threw. */
   CallbackError: 'CallbackError',
+  /** A user callback did not return within its timeout (retried like an error). */
+  CallbackTimeout: 'CallbackTimeout',
 } as const;
 
 /** Longest `Retry-After` honoured as the next retry delay; a longer one is cut to this. */

@@ -1,33 +1,36 @@
 /**
  * Wait: follows the job's event stream for the whole run and hands the events to the workflow
- * run that scheduled it, as signals. The terminal event is the activity's result.
+ * run that scheduled it. The terminal event is the activity's result.
  *
- * Durability comes from the cursor: the id of the last event the workflow has received. It is
- * sent in every heartbeat, and a retried attempt (after a crash, a deploy, a lost connection)
- * asks the workflow for it first, so the stream resumes exactly where the workflow stands; the
- * heartbeat copy is the fallback when the workflow cannot answer. Anything delivered twice in
- * the window between a signal and a crash is dropped by the workflow's deduplication.
+ * Delivery is acknowledged and exact (see `workflows/delivery.ts` and `run-delivery.ts`): each
+ * batch names the position it follows and the run accepts only the continuation of its own, so
+ * an attempt may resume from any earlier position (the last heartbeat's, the input's) and reads
+ * on from where the run actually stands. Delivery is back-pressured: the activity stops reading
+ * while the run's undispatched backlog is at the worker's bound.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import type { Client, WorkflowHandle } from '@temporalio/client';
 import { CloudApiError, followJobEvents, isPermanentStreamStatus, JobGoneError } from '../arkor/index.js';
 import type { JobStatus } from '../arkor/index.js';
+import type { StreamPosition } from '../workflows/delivery.js';
 import type { RunEvent } from '../workflows/events.js';
-import { cursorQuery, eventsSignal } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
 import { EventBatcher } from './event-batcher.js';
 import { FailureType, rethrowArkorError } from './failures.js';
+import { ReadAgainFrom, RunDelivery } from './run-delivery.js';
 import { toRunEvent } from './wire.js';
 
 export interface FollowJobInput {
   jobId: string;
-  /** Where the previous run (before continue-as-new) stopped; absent on a first run. */
+  /** The run's position when it scheduled this activity: the cursor... */
   cursor?: string;
+  /** ...and the id-less events accepted after it (absent: none). */
+  offset?: number;
 }
 
-/** Heartbeat details: the cursor the workflow has durably received. */
+/** Heartbeat details: the position the run acknowledged last. */
 export interface StreamHeartbeat {
   cursor?: string;
+  offset?: number;
 }
 
 export type StreamOutcome =
@@ -35,14 +38,6 @@ export type StreamOutcome =
   | { kind: 'terminal'; event: RunEvent }
   /** The stream said `end`; the job's status was read to learn how it ended. */
   | { kind: 'ended'; status: JobStatus; error: string | null };
-
-/**
- * How long a resumed attempt waits for the workflow to answer its cursor query. A live worker
- * answers in milliseconds; after a kill the query may sit in the dead worker's sticky queue
- * until the server gives up on it, and the heartbeat's cursor (behind by at most a heartbeat
- * throttle interval; the workflow drops the repeats) is then the faster way on.
- */
-const CURSOR_QUERY_DEADLINE_MS = 2_000;
 
 /** How many `end` frames on a job that still reads as active are tolerated before giving up. */
 const MAX_SPURIOUS_ENDS = 5;
@@ -53,30 +48,39 @@ export function createStreamActivities(deps: ActivityDeps) {
       const context = Context.current();
       const execution = context.info.workflowExecution;
       if (!execution) throw ApplicationFailure.nonRetryable('followJob must be scheduled by a workflow');
-      const workflow = context.client.workflow.getHandle(execution.workflowId, execution.runId);
+      const run = context.client.workflow.getHandle(execution.workflowId, execution.runId);
 
-      let cursor = await resumeCursor(context.client, workflow, context.info.heartbeatDetails, input.cursor);
-      const heartbeat = (): void => context.heartbeat({ cursor } satisfies StreamHeartbeat);
+      // Any earlier position is safe: the run trims or refuses what it already has. The last
+      // heartbeat's is usually the closest.
+      const from = heartbeatPosition(context.info.heartbeatDetails) ?? { ...(input.cursor === undefined ? {} : { cursor: input.cursor }), offset: input.offset ?? 0 };
+      const heartbeat = (position: StreamPosition): void =>
+        context.heartbeat({ ...(position.cursor === undefined ? {} : { cursor: position.cursor }), offset: position.offset } satisfies StreamHeartbeat);
+      const delivery = new RunDelivery(run, from, {
+        maxBacklog: deps.stream.maxBacklog,
+        readAgainAfterPauseMs: deps.stream.readAgainAfterPauseMs,
+        signal: context.cancellationSignal,
+        onProgress: heartbeat,
+        onPause: (paused, backlog) => {
+          const message = paused ? 'Pausing the stream: the run has a full backlog' : 'Resuming the stream';
+          log.info(message, { backlog, maxBacklog: deps.stream.maxBacklog });
+        },
+      });
       // Quiet streams (a job queued for a GPU) must still prove this worker is alive.
       const heartbeatEveryMs = Math.min((context.info.heartbeatTimeoutMs ?? 30_000) / 3, 10_000);
-      const ticker = setInterval(heartbeat, heartbeatEveryMs);
-      heartbeat();
-
-      // The cursor moves only once a batch's signal returned: events still held by the batcher
-      // (it reads ahead while a signal is in flight) are not delivered, and a resumed attempt
-      // must read them again.
-      const batcher = new EventBatcher(
-        async (events) => {
-          await workflow.signal(eventsSignal, { events });
-          cursor = events.findLast((event) => event.id !== undefined)?.id ?? cursor;
-          heartbeat();
-        },
-        { maxEvents: deps.stream.logBatchMaxEvents, maxDelayMs: deps.stream.logBatchMaxDelayMs },
-      );
+      const ticker = setInterval(() => heartbeat(delivery.position), heartbeatEveryMs);
+      heartbeat(from);
 
       try {
-        for (let spuriousEnds = 0; ; spuriousEnds++) {
-          const outcome = await followOnce(deps, input.jobId, cursor, batcher, heartbeat, context.cancellationSignal);
+        for (let spuriousEnds = 0; ; ) {
+          let outcome: StreamOutcome;
+          try {
+            outcome = await followFrom(deps, input.jobId, delivery, context.cancellationSignal);
+          } catch (error) {
+            if (!(error instanceof ReadAgainFrom)) throw error;
+            log.info('Reading the stream again from the run’s position', { reason: error.message, cursor: error.position.cursor });
+            await delivery.waitForRoom();
+            continue;
+          }
           if (outcome.kind === 'terminal') return outcome;
           // `end` normally means the job is over; the protocol does not say what the server sends
           // on a cancel, so the job's own status decides. An active job means the server closed
@@ -85,12 +89,10 @@ export function createStreamActivities(deps: ActivityDeps) {
           if (spuriousEnds >= MAX_SPURIOUS_ENDS) {
             throw ApplicationFailure.retryable(`The stream ended ${spuriousEnds + 1} times while the job is ${outcome.status}`);
           }
+          spuriousEnds++;
           log.warn('Stream ended while the job is still active; following it again', { status: outcome.status });
         }
       } catch (error) {
-        const permanent = (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
-        // No attempt will read these events again: hand over what was read before failing.
-        if (permanent) await batcher.flush().catch(() => undefined);
         if (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) {
           throw ApplicationFailure.create({
             type: FailureType.ArkorRejected,
@@ -106,26 +108,49 @@ export function createStreamActivities(deps: ActivityDeps) {
         throw error;
       } finally {
         clearInterval(ticker);
-        batcher.close();
-        // A signal still in flight must land (or fail) before this attempt ends, so that two
-        // attempts never signal at once and nothing heartbeats after the result.
-        await batcher.settled();
       }
     },
   };
+}
+
+/**
+ * Reads the stream from the run's position until the terminal event or `end`, delivering events
+ * in batches. Throws {@link ReadAgainFrom} when the run wants the stream read from elsewhere.
+ */
+async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelivery, signal: AbortSignal): Promise<StreamOutcome> {
+  // The position moves only once the run acknowledged a batch: events still held here (the
+  // batcher reads ahead while a delivery is in flight) are read again by a later attempt.
+  const batcher = new EventBatcher((events) => delivery.deliver(events), {
+    maxEvents: deps.stream.logBatchMaxEvents,
+    maxDelayMs: deps.stream.logBatchMaxDelayMs,
+  });
+  try {
+    return await followOnce(deps, jobId, delivery.position, batcher, signal);
+  } catch (error) {
+    const permanent = (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
+    // No attempt will read these events again: hand over what was read before failing.
+    if (permanent) await batcher.flush().catch(() => undefined);
+    throw error;
+  } finally {
+    batcher.close();
+    // A delivery still in flight must land (or fail) before this reading ends, so that two
+    // readings never deliver at once and nothing heartbeats after the result.
+    await batcher.settled();
+  }
 }
 
 /** Follows the stream until its terminal event or `end`, delivering events through the batcher. */
 async function followOnce(
   deps: ActivityDeps,
   jobId: string,
-  from: string | undefined,
+  from: StreamPosition,
   batcher: EventBatcher,
-  heartbeat: () => void,
   signal: AbortSignal,
 ): Promise<StreamOutcome> {
+  // Events without an id that the run already has: a read from the cursor replays them.
+  let toSkip = from.offset;
   const items = followJobEvents(deps.arkor, jobId, {
-    ...(from === undefined ? {} : { cursor: from }),
+    ...(from.cursor === undefined ? {} : { cursor: from.cursor }),
     signal,
     idleTimeoutMs: deps.stream.idleTimeoutMs,
     ...(deps.stream.reconnect ? { policy: deps.stream.reconnect } : {}),
@@ -150,18 +175,21 @@ async function followOnce(
         });
         return { kind: 'ended', status: job.status, error: job.error ?? null };
       }
-      // Pings, unknown and malformed frames carry nothing for the workflow, but they do
-      // prove the connection (and this worker) alive. A delivery that failed in the background
-      // must not wait for the next event to fail the attempt.
+      // Pings, unknown and malformed frames carry nothing for the workflow (the activity's
+      // ticker proves it alive). A delivery that failed in the background must not wait for the
+      // next event to fail the reading.
       batcher.check();
-      heartbeat();
       continue;
     }
+    if (toSkip > 0 && item.id === undefined) {
+      toSkip--;
+      continue;
+    }
+    toSkip = 0;
     const event = toRunEvent(item.id, item.event);
     switch (item.event.type) {
       case 'training.log':
         await batcher.addLog(event);
-        heartbeat();
         break;
       case 'training.started':
       case 'checkpoint.saved':
@@ -177,23 +205,11 @@ async function followOnce(
   throw ApplicationFailure.retryable('The event stream ended without a terminal event');
 }
 
-/**
- * The cursor to resume from: the workflow's own (exact), else the last heartbeat's, else the
- * input's (a continued run's starting point).
- */
-async function resumeCursor(
-  client: Client,
-  workflow: WorkflowHandle,
-  heartbeatDetails: unknown,
-  inputCursor: string | undefined,
-): Promise<string | undefined> {
-  try {
-    return (await client.withDeadline(Date.now() + CURSOR_QUERY_DEADLINE_MS, () => workflow.query(cursorQuery))) ?? inputCursor;
-  } catch (error) {
-    log.warn('Could not ask the workflow for its cursor; using the last heartbeat', {
-      error: error instanceof Error ? error.message : String(error),
-    });
-    const details = heartbeatDetails as StreamHeartbeat | undefined;
-    return details?.cursor ?? inputCursor;
-  }
+/** The position of the last heartbeat of an earlier attempt, if it recorded one. */
+function heartbeatPosition(details: unknown): StreamPosition | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const { cursor, offset } = details as StreamHeartbeat;
+  // Attempts of earlier versions heartbeated only a cursor (possibly none yet).
+  if (cursor === undefined && offset === undefined) return undefined;
+  return { ...(typeof cursor === 'string' ? { cursor } : {}), offset: typeof offset === 'number' ? offset : 0 };
 }

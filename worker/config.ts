@@ -34,6 +34,10 @@ const workerEnvSchema = z.object({
   ARKOR_LOG_BATCH_MAX_EVENTS: count.default(1000),
   ARKOR_LOG_BATCH_MAX_DELAY_MS: ms.default(1000),
   ARKOR_STREAM_IDLE_TIMEOUT_MS: ms.default(60_000),
+  /** Undispatched events of a run at which its wait activity stops reading (back-pressure). */
+  ARKOR_MAX_BACKLOG: count.default(2000),
+  /** A pause on the backlog longer than this closes the stream; it is read again later. */
+  ARKOR_READ_AGAIN_AFTER_PAUSE_MS: ms.default(30_000),
   /** How long activities get to finish on SIGINT/SIGTERM before they are cancelled. */
   ARKOR_SHUTDOWN_GRACE_MS: ms.default(10_000),
   /** Serve Prometheus metrics on this port (all interfaces). Off by default. */

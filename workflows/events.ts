@@ -4,6 +4,7 @@
  * non-finite metric travels as a string tag and is turned back into a number before any user
  * callback sees it.
  */
+import { z } from 'zod';
 
 /** A metric value: a finite number, absent (`null`), or a non-finite value as a tag. */
 export type Metric = number | null | 'NaN' | 'Infinity' | '-Infinity';
@@ -55,3 +56,31 @@ export function toMetric(value: number | null | undefined): Metric {
 export function isFiniteMetric(metric: Metric): metric is number {
   return typeof metric === 'number';
 }
+
+const metricSchema = z.union([z.number(), z.null(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
+const timestamp = z.string();
+const step = z.number().int().nonnegative();
+
+/**
+ * A {@link RunEvent} as a message carries it. Handlers check what arrives before it touches
+ * workflow state: a malformed message is refused, never a failed workflow task.
+ */
+export const runEventSchema: z.ZodType<RunEvent> = z.object({
+  id: z.string().min(1).optional(),
+  payload: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('training.started'), timestamp }),
+    z.object({
+      type: z.literal('training.log'),
+      timestamp,
+      step,
+      loss: metricSchema,
+      evalLoss: metricSchema,
+      learningRate: metricSchema,
+      epoch: metricSchema,
+      samplesPerSecond: metricSchema,
+    }),
+    z.object({ type: z.literal('checkpoint.saved'), timestamp, step, artifacts: z.array(z.unknown()).optional() }),
+    z.object({ type: z.literal('training.completed'), timestamp, metrics: z.unknown(), artifacts: z.array(z.unknown()) }),
+    z.object({ type: z.literal('training.failed'), timestamp, error: z.string(), step: step.optional() }),
+  ]),
+});

@@ -253,7 +253,11 @@ const preconditionSchema = z.strictObject({
 /** Internal: the state a run hands to its continuation. Not for users to set. */
 const resumeSchema = z.object({
   jobId: z.string(),
+  /** The continued run's stream position (see `delivery.ts`): the cursor, and id-less events after it. */
   cursor: z.string().optional(),
+  cursorOffset: z.number().int().nonnegative().optional(),
+  /** The position before `pendingEvents`; absent in the handovers of earlier versions. */
+  dispatched: z.object({ cursor: z.string().optional(), offset: z.number().int().nonnegative() }).optional(),
   recentEventIds: z.array(z.string()),
   /** Events received but not yet dispatched, handed to the next run (bounded). */
   pendingEvents: z.array(z.custom<RunEvent>()).default([]),

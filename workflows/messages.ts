@@ -2,10 +2,25 @@
  * Messages of the training workflow, shared by the workflow, the wait activity and the client.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Delivery, DeliveryAck } from './delivery.js';
 import type { EventBatch } from './events.js';
 import type { ApprovalInfo, RunStatus } from './status.js';
 
-/** Job events from the wait activity, in stream order. The handler only enqueues. */
+/**
+ * Job events from the wait activity, in stream order (see `delivery.ts`). Its validator refuses
+ * a delivery that does not continue the run's position (a refused update is not written to
+ * history); the result is the run's new position and backlog. The handler only enqueues.
+ */
+export const deliverUpdate = defineUpdate<DeliveryAck, [Delivery]>('arkor.deliver');
+
+/** The run's stream position and backlog, for a wait activity that paused on the backlog. */
+export const deliveryQuery = defineQuery<DeliveryAck>('arkor.delivery');
+
+/**
+ * Job events as wait activities of earlier versions delivered them: unacknowledged signals.
+ * Still accepted (with the same checks) so that an attempt started by a worker of an earlier
+ * version, still running during a deploy, loses nothing.
+ */
 export const eventsSignal = defineSignal<[EventBatch]>('arkor.events');
 
 /** Stop the run early: the backend job is cancelled and the run ends `stopped`. */
@@ -14,7 +29,7 @@ export const stopSignal = defineSignal<[{ reason: string }]>('stop');
 /** The live state of the run; answered from workflow state, never from the backend. */
 export const statusQuery = defineQuery<RunStatus>('status');
 
-/** Id of the last event the workflow has received: where a resumed stream must start. */
+/** Id of the last event the workflow has received (asked by wait activities of earlier versions). */
 export const cursorQuery = defineQuery<string | undefined>('cursor');
 
 export interface ApprovalDecision {

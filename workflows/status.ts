@@ -113,6 +113,11 @@ export interface RunStatus {
   callbackErrors: CallbackErrorInfo[];
   /** Events received after the run decided to stop; they reach no callback. */
   eventsNotDispatched: number;
+  /**
+   * Events received and not yet dispatched, the wait activity's bound on them (`limit`, a worker
+   * setting), and since when the activity has paused reading because the backlog reached it.
+   */
+  backlog?: { events: number; limit?: number; pausedSince?: string };
   stop?: StopInfo;
   error?: string;
   /** Id of the last event the workflow has durably received: where a resumed stream starts. */

@@ -3,6 +3,7 @@
  * and run every lifecycle callback as its own activity, in order, exactly once per event.
  */
 import {
+  type ActivityOptions,
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
@@ -12,6 +13,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -23,9 +25,20 @@ import type { CallbackOutcome } from '../activities/callbacks.js';
 import type { CancelJobResult } from '../activities/cancel.js';
 import type { StreamOutcome } from '../activities/stream.js';
 import type { TrainingJob } from '../arkor/index.js';
-import { callbackActivityOptions } from './callback-options.js';
+import { callbackActivityOptions, onLogActivityOptions, onLogCallTimeoutMs } from './callback-options.js';
+import {
+  advancePosition,
+  continuationOf,
+  type Delivery,
+  type DeliveryAck,
+  deliverySchema,
+  positionAfter,
+  STALE_DELIVERY,
+  STREAM_START,
+  type StreamPosition,
+} from './delivery.js';
 import { durationToMs } from './duration.js';
-import type { EventBatch, RunEvent } from './events.js';
+import { runEventSchema, type RunEvent } from './events.js';
 import {
   type CallbackName,
   DEFAULT_HEARTBEAT_TIMEOUT,
@@ -36,7 +49,15 @@ import {
   type TrainingRunInput,
   type ValidTrainingRunInput,
 } from './input.js';
-import { approvalUpdate, cursorQuery, eventsSignal, statusQuery, stopSignal } from './messages.js';
+import {
+  approvalUpdate,
+  cursorQuery,
+  deliverUpdate,
+  deliveryQuery,
+  eventsSignal,
+  statusQuery,
+  stopSignal,
+} from './messages.js';
 import { EvaluationFlow } from './evaluation-flow.js';
 import { sendNotification } from './notifications.js';
 import { RecentIds } from './recent-ids.js';
@@ -64,7 +85,10 @@ function backendActivities(input: ValidTrainingRunInput) {
   return { preflight, submitJob, checkPrecondition, cancelJob };
 }
 
-/** Ids remembered for deduplication; far above any redelivery (see RecentIds). */
+/**
+ * Ids remembered to drop events a server sends again after it already sent them (a server that
+ * ignores Last-Event-ID). Our own redelivery never relies on it: see `delivery.ts`.
+ */
 const RECENT_ID_CAPACITY = 5000;
 /** Log events handed to one onLog activity at most. */
 const MAX_LOGS_PER_CALLBACK = 1000;
@@ -108,10 +132,21 @@ class TrainingRun {
   private job: TrainingJob | undefined;
   private readonly recentIds: RecentIds;
   private readonly queue: RunEvent[];
-  private signalsThisRun = 0;
+  /** Where the run stands in the job's stream: every event up to here was received once. */
+  private position: StreamPosition;
+  /** The position after the last event taken off the queue: where a continued run resumes. */
+  private dispatchedPosition: StreamPosition;
+  /** The wait activity's backlog bound, as its last delivery said. */
+  private maxBacklog: number | undefined;
+  /**
+   * Runs started on this version keep the events that arrive while a stop is pending (a stop
+   * that turns out moot dispatches them). Runs started earlier keep their recorded behaviour.
+   */
+  private readonly keepsEventsWhileStopping = patched('keep-events-while-stopping');
+  /** The stream returned the job's end, or a cancel found the job already over. */
+  private trainingOver = false;
+  private deliveriesThisRun = 0;
   private dispatchesThisRun = 0;
-  /** Id of the last event taken off the queue for dispatch: where a continued run resumes. */
-  private dispatchedCursor: string | undefined;
   private stopRequest: StopInfo | undefined;
   private readonly startedAtMs: number;
   private readonly callbacks: Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
@@ -152,10 +187,10 @@ class TrainingRun {
           ...(input.smokeTest ? { scoresCheckpoints: true } : {}),
           ...(input.labels ? { labels: input.labels } : {}),
         };
-    if (resume?.cursor !== undefined) {
-      this.status.cursor = resume.cursor;
-      this.dispatchedCursor = resume.cursor;
-    }
+    this.position = resume?.cursor === undefined ? STREAM_START : { cursor: resume.cursor, offset: resume.cursorOffset ?? 0 };
+    // Runs of earlier versions carried no position of the events they handed over.
+    this.dispatchedPosition = resume?.dispatched ?? { ...this.position, offset: 0 };
+    if (resume?.cursor !== undefined) this.status.cursor = resume.cursor;
 
     this.callbacks = {
       onStarted: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onStarted')).onStarted,
@@ -189,8 +224,12 @@ class TrainingRun {
     setHandler(approvalUpdate, (decision) => this.evaluation.decideApproval(decision), {
       validator: (_decision) => this.evaluation.validateApproval(),
     });
+    setHandler(deliverUpdate, (delivery) => this.deliver(delivery), {
+      validator: (delivery) => this.validateDelivery(delivery),
+    });
+    setHandler(deliveryQuery, () => this.ack());
     setHandler(cursorQuery, () => this.status.cursor);
-    setHandler(eventsSignal, (batch) => this.receive(batch));
+    setHandler(eventsSignal, (batch) => this.receiveLegacy(batch));
     setHandler(stopSignal, ({ reason }) => this.requestStop('signal', reason));
   }
 
@@ -216,20 +255,77 @@ class TrainingRun {
     }
   }
 
-  /** Enqueues new events only; handlers never run activities (see `follow`). */
-  private receive({ events }: EventBatch): void {
-    this.signalsThisRun++;
-    for (const event of events) {
-      if (event.id !== undefined) {
-        if (!this.recentIds.add(event.id)) continue;
-        this.status.cursor = event.id;
-      }
-      if (this.stopRequest) this.status.eventsNotDispatched++;
-      else this.queue.push(event);
+  /**
+   * Refuses a malformed delivery, and one that does not continue the run's position; the
+   * refusal's details are the run's position and backlog, where the wait activity reads on.
+   */
+  private validateDelivery(delivery: unknown): void {
+    const parsed = deliverySchema.safeParse(delivery);
+    if (!parsed.success) {
+      throw ApplicationFailure.create({ type: RunFailureType.InvalidInput, message: `Malformed delivery: ${parsed.error.message}`, nonRetryable: true });
+    }
+    if (continuationOf(this.position, parsed.data) === undefined) {
+      throw ApplicationFailure.create({
+        type: STALE_DELIVERY,
+        message: 'The delivery does not continue the run’s position in the stream',
+        nonRetryable: true,
+        details: [this.ack()],
+      });
     }
   }
 
+  /** Enqueues what the delivery adds past the run's position; handlers never run activities. */
+  private deliver(delivery: Delivery): DeliveryAck {
+    this.deliveriesThisRun++;
+    if (delivery.maxBacklog !== undefined) this.maxBacklog = delivery.maxBacklog;
+    this.receive(continuationOf(this.position, delivery) ?? []);
+    return this.ack();
+  }
+
+  /** The unacknowledged signal of earlier wait activities: malformed batches are dropped. */
+  private receiveLegacy(batch: unknown): void {
+    this.deliveriesThisRun++;
+    const parsed = runEventSchema.array().safeParse((batch as { events?: unknown } | null)?.events);
+    if (!parsed.success) {
+      log.warn('Dropping a malformed events signal', { error: parsed.error.message });
+      return;
+    }
+    this.receive(parsed.data);
+  }
+
+  private receive(events: RunEvent[]): void {
+    for (const event of events) {
+      // A server that sends an id again after it already sent it; our own redelivery is trimmed
+      // by position before this (and earlier wait activities rely on it).
+      if (event.id !== undefined && !this.recentIds.add(event.id)) continue;
+      this.position = advancePosition(this.position, event);
+      if (this.stopRequest && !this.keepsEventsWhileStopping) this.status.eventsNotDispatched++;
+      else this.queue.push(event);
+    }
+    this.status.cursor = this.position.cursor;
+    this.refreshBacklog();
+  }
+
+  private ack(): DeliveryAck {
+    return { position: this.position, backlog: this.queue.length };
+  }
+
+  /** The backlog in the status, and since when the wait activity pauses on it. */
+  private refreshBacklog(): void {
+    const events = this.queue.length;
+    const limit = this.maxBacklog;
+    const paused = limit !== undefined && events >= limit;
+    const pausedSince = paused ? (this.status.backlog?.pausedSince ?? new Date().toISOString()) : undefined;
+    this.status = {
+      ...this.status,
+      backlog: { events, ...(limit === undefined ? {} : { limit }), ...(pausedSince === undefined ? {} : { pausedSince }) },
+    };
+  }
+
   private requestStop(cause: StopCause, reason: string): void {
+    // Once training is over a stop is moot; the rules would otherwise ask again on every event
+    // still to dispatch.
+    if (this.keepsEventsWhileStopping && this.trainingOver) return;
     this.stopRequest ??= this.stopInfo(cause, reason);
   }
 
@@ -303,10 +399,14 @@ class TrainingRun {
     const jobId = this.requireJob().id;
     let stream = this.startStream(jobId);
     const signalsBeforeContinue = this.input.continueAsNew?.afterSignals ?? DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW;
-    const continueAsNewDue = () => workflowInfo().continueAsNewSuggested || this.signalsThisRun >= signalsBeforeContinue;
+    const continueAsNewDue = () => workflowInfo().continueAsNewSuggested || this.deliveriesThisRun >= signalsBeforeContinue;
 
     for (;;) {
       await condition(() => this.queue.length > 0 || stream.settled() || !!this.stopRequest || continueAsNewDue());
+      if (this.keepsEventsWhileStopping && this.stopRequest && stream.outcome()) {
+        log.info('Stop requested as training ended; finishing normally', { reason: this.stopRequest.reason });
+        this.stopRequest = undefined;
+      }
       // A stop that arrives once training has ended is moot: finish normally instead.
       if (this.stopRequest && !stream.outcome()) {
         const stopped = await this.stopEarly(this.stopRequest, stream);
@@ -344,9 +444,18 @@ class TrainingRun {
     const scope = new CancellationScope();
     let settled: { outcome?: StreamOutcome; error?: unknown } | undefined;
     const done = scope
-      .run(() => this.followJob({ jobId, ...(this.status.cursor === undefined ? {} : { cursor: this.status.cursor }) }))
+      .run(() =>
+        this.followJob({
+          jobId,
+          ...(this.position.cursor === undefined ? {} : { cursor: this.position.cursor }),
+          ...(this.position.offset === 0 ? {} : { offset: this.position.offset }),
+        }),
+      )
       .then(
-        (outcome) => void (settled = { outcome }),
+        (outcome) => {
+          settled = { outcome };
+          this.trainingOver = true;
+        },
         (error: unknown) => void (settled = { error }),
       );
     return {
@@ -365,8 +474,9 @@ class TrainingRun {
     const head = this.queue[0];
     if (!head) return;
     this.dispatchesThisRun++;
-    const lastTaken = (events: RunEvent[]): void => {
-      this.dispatchedCursor = events.findLast((event) => event.id !== undefined)?.id ?? this.dispatchedCursor;
+    const taken = (events: RunEvent[]): void => {
+      this.dispatchedPosition = positionAfter(this.dispatchedPosition, events);
+      this.refreshBacklog();
     };
     let outcome: CallbackOutcome;
     if (head.payload.type === 'training.log') {
@@ -375,14 +485,20 @@ class TrainingRun {
         count++;
       }
       const events = this.queue.splice(0, count);
-      lastTaken(events);
-      // The reading that stops the run is the last one any callback sees.
+      // The reading that stops the run is the last one any callback sees while the stop is
+      // pending; the rest wait in the queue in case the stop turns out moot.
       const stopsAt = events.findIndex((event) => this.observeLog(event));
-      if (stopsAt >= 0) this.status.eventsNotDispatched += events.splice(stopsAt + 1).length;
-      outcome = await this.runCallback('onLog', { events }, events);
+      const rest = stopsAt >= 0 ? events.splice(stopsAt + 1) : [];
+      taken(events);
+      if (this.keepsEventsWhileStopping) this.queue.unshift(...rest);
+      else {
+        taken(rest);
+        this.status.eventsNotDispatched += rest.length;
+      }
+      outcome = await this.runCallback('onLog', { events, callTimeoutMs: onLogCallTimeoutMs(this.input) }, events, onLogActivityOptions(this.input, events.length));
     } else {
       this.queue.shift();
-      lastTaken([head]);
+      taken([head]);
       this.status = applyEvent(this.status, head);
       if (head.payload.type === 'training.started') {
         this.patchJob({ status: 'running', startedAt: head.payload.timestamp });
@@ -421,9 +537,10 @@ class TrainingRun {
     return this.stopRequest !== undefined;
   }
 
-  private async runCallback(name: CallbackName, args: object, events: RunEvent[]): Promise<CallbackOutcome> {
+  private async runCallback(name: CallbackName, args: object, events: RunEvent[], options?: ActivityOptions): Promise<CallbackOutcome> {
+    const callback = options ? (proxyActivities<MainActivities>(options)[name] as (args: object) => Promise<CallbackOutcome>) : this.callbacks[name];
     try {
-      const outcome = await this.callbacks[name]({
+      const outcome = await callback({
         set: this.input.callbacks.set,
         workflowId: this.info.workflowId,
         job: this.requireJob(),
@@ -470,11 +587,13 @@ class TrainingRun {
     if (cancel?.outcome === 'already-terminal' && (cancel.status === 'completed' || cancel.status === 'failed')) {
       log.info('Stop requested after the job had ended; finishing normally', { reason: request.reason });
       this.stopRequest = undefined;
+      this.trainingOver = true;
       this.setPhase(phaseBefore);
       return undefined;
     }
     this.status = { ...this.status, stop: request };
     this.status.eventsNotDispatched += this.queue.splice(0).length;
+    this.refreshBacklog();
     this.setPhase(RunPhase.Stopped);
     await this.notify('stopped', '', `Training stopped early: ${this.input.trainer.name}`, [
       `${request.reason} (${request.cause}, step ${request.atStep})`,
@@ -554,10 +673,12 @@ class TrainingRun {
   private async continueAsNew(): Promise<never> {
     const pendingEvents = this.queue.slice(0, MAX_EVENTS_CARRIED);
     for (const event of this.queue.slice(MAX_EVENTS_CARRIED)) if (event.id !== undefined) this.recentIds.delete(event.id);
-    const cursor = pendingEvents.findLast((event) => event.id !== undefined)?.id ?? this.dispatchedCursor;
+    const { cursor, offset } = positionAfter(this.dispatchedPosition, pendingEvents);
     const resume = {
       jobId: this.requireJob().id,
       ...(cursor === undefined ? {} : { cursor }),
+      ...(offset === 0 ? {} : { cursorOffset: offset }),
+      dispatched: this.dispatchedPosition,
       recentEventIds: this.recentIds.toArray(),
       pendingEvents,
       startedAtMs: this.startedAtMs,

@@ -146,3 +146,24 @@ export const holdOnLog = holdFirst('onLog');
 export const holdOnCheckpoint = holdFirst('onCheckpoint');
 export const holdOnCompleted = holdFirst('onCompleted');
 export const holdOnFailed = holdFirst('onFailed');
+
+/** onCheckpoint takes ARKOR_TEST_SLOW_CHECKPOINT_MS (default 60 s): the run's backlog fills meanwhile. */
+export const slowCheckpoint = defineCallbacks({
+  ...recordAll,
+  onCheckpoint: async ({ step, context }) => {
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.ARKOR_TEST_SLOW_CHECKPOINT_MS ?? 60_000)));
+    record('onCheckpoint', context, { step });
+  },
+});
+
+/**
+ * onLog fails on its first attempt at the 8th log of each batch (after recording it), so the
+ * retried batch shows where it resumed.
+ */
+export const logFailsMidBatch = defineCallbacks({
+  ...recordAll,
+  onLog: ({ step, loss, evalLoss, context }) => {
+    record('onLog', context, { step, loss, evalLoss });
+    if (context.attempt === 1 && step === 8) throw new Error(`onLog gives up at step ${step}`);
+  },
+});
