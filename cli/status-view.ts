@@ -39,6 +39,11 @@ export function formatStatus(status: RunStatus): string {
   }
   rows.push(['events', `${status.eventsReceived} received, ${status.callbacksRun} callbacks run`]);
   if (status.eventsNotDispatched > 0) rows.push(['', `${status.eventsNotDispatched} received after the stop, not dispatched`]);
+  const backlog = status.backlog;
+  if (backlog) {
+    const limit = backlog.limit === undefined ? '' : ` of ${backlog.limit}`;
+    rows.push(['backlog', `${backlog.events}${limit} events not yet dispatched${backlog.pausedSince ? `; stream paused since ${backlog.pausedSince}` : ''}`]);
+  }
   rows.push(['cursor', status.cursor ?? '–']);
   rows.push(['started', status.startedAt]);
   if (status.trainingStartedAt) rows.push(['training', `started ${status.trainingStartedAt}`]);

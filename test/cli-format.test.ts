@@ -200,6 +200,7 @@ describe('status and outcome views', () => {
         checkpoints: [{ step: 10, savedAt: 't', artifactCount: 2 }],
         stop: { cause: 'signal', reason: 'enough', atStep: 18 },
         callbackErrors: [{ callback: 'onLog', eventIds: ['e1', 'e2'], message: 'boom\n  at x' }],
+        backlog: { events: 2100, limit: 2000, pausedSince: '2025-01-01T00:01:00.000Z' },
       }),
     );
     assert.equal(
@@ -218,6 +219,7 @@ describe('status and outcome views', () => {
         'callback errors  1',
         '                 onLog (events e1, e2): boom at x',
         'events           30 received, 29 callbacks run',
+        'backlog          2100 of 2000 events not yet dispatched; stream paused since 2025-01-01T00:01:00.000Z',
         'cursor           ev-30',
         'started          2025-01-01T00:00:00.000Z',
         '',

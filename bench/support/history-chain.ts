@@ -10,6 +10,7 @@ export interface RunHistory {
   events: number;
   /** Size of the encoded history protobuf. */
   bytes: number;
+  /** Event deliveries: `arkor.events` signals (earlier versions) and accepted `arkor.deliver` updates. */
   signals: number;
   /** How the run ended: `continuedAsNew`, `completed`, `failed`, ... */
   ending: string;
@@ -28,7 +29,7 @@ export async function historyChain(client: Client, workflowId: string, firstRunI
       runId,
       events: events.length,
       bytes: History.encode(history).finish().length,
-      signals: events.filter((event) => event.workflowExecutionSignaledEventAttributes).length,
+      signals: events.filter((event) => event.workflowExecutionSignaledEventAttributes || event.workflowExecutionUpdateAcceptedEventAttributes).length,
       ending: continued ? 'continuedAsNew' : endingOf(last),
     });
     runId = continued?.newExecutionRunId ?? undefined;

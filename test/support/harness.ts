@@ -51,6 +51,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   maxStreams?: number;
   maxActivities?: number;
+  /** Which queues the worker polls (default both): `main` leaves the stream to another worker. */
+  queues?: 'all' | 'main' | 'streams';
 }
 
 export interface Harness {
@@ -146,6 +148,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
         connection: temporal.nativeConnection,
         namespace: temporal.namespace,
         taskQueue: options.taskQueue ?? taskQueue,
+        ...(options.queues ? { queues: options.queues } : {}),
         maxStreams: options.maxStreams ?? 50,
         maxActivities: options.maxActivities ?? 20,
         shutdownGraceMs: 1000,
