@@ -43,8 +43,8 @@ interface Kill {
   fromKillMs: number;
   /** Spawn → the stream's next open on the emulator (the wait activity resumed). */
   streamReopenMs: number | undefined;
-  /** Where the resumed wait activity took its cursor: the workflow's query, or the heartbeat (query failed). */
-  cursorFrom: 'query' | 'heartbeat';
+  /** Whether the resumed wait activity started at the run's position (its heartbeat's) or had to read again from it. */
+  cursorFrom: 'heartbeat' | 're-read';
 }
 
 async function firstRecord(read: () => TimingRecord[], match: (r: TimingRecord) => boolean, timeoutMs: number): Promise<TimingRecord | undefined> {
@@ -111,8 +111,8 @@ try {
     const first = await firstRecord(() => rig.timings(), (r) => ofJob(r) && r.pid === pid && r.at >= killedAt, 120_000);
     if (!first) throw new Error(`no callback on the replacement worker ${pid} within 120 s of kill ${n}`);
     await reopen;
-    // activities/stream.ts logs this when the cursor query fails (e.g. it went to the dead worker's sticky queue).
-    const cursorFrom = worker.output().includes('Could not ask the workflow for its cursor') ? 'heartbeat' : 'query';
+    // activities/stream.ts logs this when its first delivery did not continue the run's position.
+    const cursorFrom = worker.output().includes('Reading the stream again') ? 're-read' : 'heartbeat';
     done.push({ n, step, streamReopenMs, cursorFrom, fromSpawnMs: first.at - spawnedAt, fromReadyMs: first.at - readyAt, fromKillMs: first.at - killedAt });
     console.log(`kill ${n} at step ${step}: next event ${first.at - spawnedAt} ms after the replacement's spawn`);
   }

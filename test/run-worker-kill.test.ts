@@ -56,12 +56,12 @@ async function diagnose(h: Harness, workflowId: string, workers: ChildWorker[]):
 }
 
 /**
- * How often a resumed stream could not ask the workflow for its cursor and fell back to the
- * heartbeat's (the query goes to the killed worker's sticky queue until it times out).
+ * How often a resumed stream's first delivery did not continue the run's position (it resumed
+ * from a heartbeat behind the run) and the stream was read again from the run's own.
  */
 function reportCursorFallbacks(workers: ChildWorker[]): void {
-  const counts = workers.map((w) => `${w.process.pid}:${w.output().split('Could not ask the workflow for its cursor').length - 1}`);
-  console.log(`[worker-kill] cursor-query fallbacks per worker (pid:count): ${counts.join(' ')}`);
+  const counts = workers.map((w) => `${w.process.pid}:${w.output().split('Reading the stream again').length - 1}`);
+  console.log(`[worker-kill] re-reads from the run's position per worker (pid:count): ${counts.join(' ')}`);
 }
 
 /** Prints the stream activity's attempts as the history records them (only the last attempt's start is kept). */
