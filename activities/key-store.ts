@@ -1,7 +1,12 @@
 /**
  * The worker's store of deployment key plaintexts. Arkor shows a key's plaintext exactly once, in
  * the create response, and the design keeps secrets out of workflow history: so the promotion
- * activity writes it here, on the worker, and the workflow only ever sees a key id and a path.
+ * activity writes it here, on the worker that created the key, and the workflow only ever sees a
+ * key id and a path. This is where the operator takes the plaintext from.
+ *
+ * It is not what makes promotions idempotent: that is the key's label in Arkor (see
+ * activities/promotion.ts). A store without a key's plaintext — another worker's key, a fresh
+ * container, a lost disk — never makes the promotion revoke or re-issue that key.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
@@ -101,7 +106,8 @@ async function writeAtomically(path: string, content: string): Promise<void> {
  * A {@link KeyStore} on the local file system: `<dir>/<slug>/<keyId>.key` (mode 0600, directories
  * 0700), each written atomically (temporary file + rename), plus `<dir>/<slug>/latest` naming the
  * newest key id. Workers that share promotions should share `dir` (for example a mounted secret
- * volume); otherwise a key created on one worker is unknown to another and gets re-created.
+ * volume), so that the plaintext is in one place; otherwise it is on the worker that created the
+ * key, and a retry or a later run on another worker keeps using that key without it.
  */
 export function fileKeyStore(dir: string): KeyStore {
   const slugDir = (slug: string): string => join(dir, safeName(slug, 'deployment slug'));

@@ -2,18 +2,25 @@
  * Promotion: points an Arkor deployment at a new adapter, checks it answers, and issues its key.
  *
  * Each step is its own activity and each is idempotent, so a worker dying between (or inside)
- * steps never re-targets twice, never leaves two keys for one label and never loses the only
- * copy of a key: the workflow calls read → retarget → verify → (retarget back) → key.
+ * steps never re-targets twice and never leaves two keys for one label: the workflow calls
+ * read → retarget → verify → (retarget back) → key.
  *
- * Secrets: deployment key plaintexts go to the worker's {@link KeyStore} and nowhere else — not
- * into return values, log lines or failure messages (the client redacts a key from edge errors).
+ * Deployment keys. Arkor returns a key's plaintext once, in the create response, and has no
+ * idempotency key; the design keeps secrets out of workflow history. So the plaintext goes to the
+ * key store of the worker that created the key ({@link KeyStore}) and nowhere else — not into
+ * return values, log lines or failure messages (the client redacts a key from edge errors); the
+ * operator takes it from there. What makes the key idempotent is Arkor's own list, not that disk:
+ * the label carries a marker of the workflow ({@link markedKeyLabel}), so a retry on any worker
+ * finds the key its run created, and a later run finds the live key of its label. No key a client
+ * may hold is ever revoked here: a missing local plaintext only means another worker (or a
+ * person) holds it.
  */
-import { ApplicationFailure, cancellationSignal, log } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, activityInfo, cancellationSignal, log, sleep } from '@temporalio/activity';
 import { ArkorResponseError, CloudApiError, isRetryableStatus, readChatText } from '../arkor/index.js';
-import type { Deployment, DeploymentKey, DeploymentTarget } from '../arkor/index.js';
+import type { CreatedDeploymentKey, Deployment, DeploymentKey, DeploymentTarget } from '../arkor/index.js';
 import type {
   DeploymentKeyInput,
-  DeploymentKeyResult,
   DeploymentState,
   DeploymentTargetRef,
   RetargetInput,
@@ -33,11 +40,56 @@ export type PromotionDeps = Pick<ActivityDeps, 'arkor'> & {
    * revoked by the next verification of the deployment. Default 10 minutes.
    */
   verificationKeyMaxAgeMs?: number;
+  /**
+   * After a key create whose answer was lost (network error, timeout, 5xx), the key list is read
+   * again after each of these delays, to find and revoke the key the request may have made: its
+   * plaintext was only in the lost answer. Default 0, 1, 2 and 4 s.
+   */
+  lostCreateProbeDelaysMs?: readonly number[];
 };
 
 /** Label prefix of the short-lived keys `verifyDeployment` creates when the store has none. */
 export const VERIFICATION_KEY_LABEL_PREFIX = 'arkor-temporal verification';
 const DEFAULT_VERIFICATION_KEY_MAX_AGE_MS = 10 * 60_000;
+const DEFAULT_LOST_CREATE_PROBE_DELAYS_MS: readonly number[] = [0, 1_000, 2_000, 4_000];
+
+/** Longest key label the cloud-api accepts (protocol §9.3). */
+const MAX_KEY_LABEL_CHARS = 80;
+/** A label ending in a run marker; group 1 is the label the run was asked for (maybe shortened). */
+const MARKED_LABEL = /^(.*) \[wf:[0-9a-f]{16}\]$/s;
+
+/** The marker a run puts in the labels of the keys it creates: a short hash of its workflow id. */
+export function keyMarker(workflowId: string): string {
+  // The workflow id, not the run id: it survives continue-as-new and a retried workflow.
+  return `[wf:${createHash('sha256').update(`deployment-key\0${workflowId}`).digest('hex').slice(0, 16)}]`;
+}
+
+/** The label a run's key gets in Arkor: the requested label, shortened to fit, then the run's marker. */
+export function markedKeyLabel(label: string, workflowId: string): string {
+  const marker = keyMarker(workflowId);
+  return `${label.trim().slice(0, MAX_KEY_LABEL_CHARS - marker.length - 1).trimEnd()} ${marker}`;
+}
+
+/** What `createDeploymentKey` returns. Never the plaintext. */
+export interface IssuedDeploymentKey {
+  keyId: string;
+  prefix: string;
+  /** The key's label in Arkor (the requested label with the creating run's marker, unless a person made it). */
+  label: string;
+  /**
+   * `created`: this attempt created the key. `reattached`: an earlier attempt of this workflow
+   * did (found by its marker). `existing`: a live key with the requested label that this
+   * workflow did not create (an earlier run's, a person's, or one from before labels carried
+   * markers), kept as is instead of issuing a second key for the label.
+   */
+  origin: 'created' | 'reattached' | 'existing';
+  /**
+   * Where this worker's key store holds the plaintext. Absent when it does not: the plaintext is
+   * in the key store of the worker that created the key (or with the person who did), or was lost
+   * if that worker died between creating and storing it. Either way the key stays live.
+   */
+  storedAt?: string;
+}
 
 /** The target as our contract names it: exactly the fields that identify it, nothing the server added. */
 export function toTargetRef(target: DeploymentTarget): DeploymentTargetRef {
@@ -88,6 +140,11 @@ function isTransient(error: unknown): boolean {
   return !(error instanceof ArkorResponseError);
 }
 
+/** Whether a failed create may still have created the key: no answer, a 5xx, or an unreadable 2xx. */
+function mayHaveCreated(error: unknown): boolean {
+  return !(error instanceof CloudApiError && error.status < 500);
+}
+
 function errorText(error: unknown): string {
   if (error instanceof CloudApiError) return `${error.status} ${error.message}`;
   return error instanceof Error ? error.message : String(error);
@@ -96,6 +153,7 @@ function errorText(error: unknown): string {
 export function createPromotionActivities(deps: PromotionDeps) {
   const { arkor, keyStore } = deps;
   const verificationKeyMaxAgeMs = deps.verificationKeyMaxAgeMs ?? DEFAULT_VERIFICATION_KEY_MAX_AGE_MS;
+  const lostCreateProbeDelaysMs = deps.lostCreateProbeDelaysMs ?? DEFAULT_LOST_CREATE_PROBE_DELAYS_MS;
 
   async function findBySlug(slug: string): Promise<Deployment | undefined> {
     try {
@@ -206,6 +264,51 @@ export function createPromotionActivities(deps: PromotionDeps) {
     }
   }
 
+  /**
+   * Finds and revokes the key made by a create whose answer this attempt never got: a key with
+   * this run's label that was not in the list read before the create. Nobody can hold it, as its
+   * plaintext was only in that answer; left live, it would be what every retry takes. The server
+   * may act on the request after the client gave up, so the list is read a few times. Gives up
+   * quietly (the retry then takes that key, without a plaintext, and says so). A zombie attempt of
+   * the same run creating at the same moment would lose its key too: it never reported it.
+   */
+  async function revokeLostCreate(input: DeploymentKeyInput, ownLabel: string, known: ReadonlySet<string>): Promise<void> {
+    for (const delayMs of lostCreateProbeDelaysMs) {
+      if (delayMs > 0) await sleep(delayMs);
+      let keys: DeploymentKey[];
+      try {
+        keys = await arkor.listDeploymentKeys(input.deploymentId, { signal: cancellationSignal() });
+      } catch {
+        continue;
+      }
+      const made = keys.filter((key) => key.enabled && key.label === ownLabel && !known.has(key.id));
+      if (made.length === 0) continue;
+      for (const key of made) {
+        try {
+          await revokeKey(input.deploymentId, key.id);
+          log.warn('Revoked the key made by a create whose answer was lost (its plaintext went with the answer)', { slug: input.slug, keyId: key.id, prefix: key.prefix });
+        } catch (error) {
+          log.warn('Could not revoke the key made by a create whose answer was lost', { slug: input.slug, keyId: key.id, error: errorText(error) });
+        }
+      }
+      return;
+    }
+  }
+
+  /**
+   * Of several live keys, the one whose plaintext this worker's store holds, else the oldest: every
+   * attempt, on any worker, then settles on the same key.
+   */
+  async function pickKey(slug: string, candidates: readonly DeploymentKey[]): Promise<{ key: DeploymentKey; storedAt?: string } | undefined> {
+    const ordered = [...candidates].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    for (const key of ordered) {
+      const stored = await keyStore.get(slug, key.id);
+      if (stored !== undefined) return { key, storedAt: stored.path };
+    }
+    const oldest = ordered[0];
+    return oldest === undefined ? undefined : { key: oldest };
+  }
+
   return {
     /** The deployment with this slug in the client's project, or null when there is none. */
     async readDeployment(slug: string): Promise<DeploymentState | null> {
@@ -286,48 +389,70 @@ export function createPromotionActivities(deps: PromotionDeps) {
     },
 
     /**
-     * Issues the deployment key labelled `label`, once: a live key with that label whose plaintext
-     * is in the store is returned as is; a live one whose plaintext is not (a crash between create
-     * and store) is revoked and replaced. The plaintext goes to the key store only.
+     * Issues the deployment key labelled `label`, once per deployment, whichever worker runs it.
+     * Looks in Arkor's key list (never at the local disk alone): a live key carrying this
+     * workflow's marker (an earlier attempt's, maybe on another worker) is returned; else a live
+     * key with the label from elsewhere (an earlier run, a person) is returned and left alone;
+     * only when there is neither is a key created, labelled with this workflow's marker, and its
+     * plaintext stored in this worker's key store. Revokes nothing a client may hold: the only
+     * keys it ever revokes are ones this same call created and whose plaintext it never got (a
+     * lost answer) or could not store.
      */
-    async createDeploymentKey(input: DeploymentKeyInput): Promise<DeploymentKeyResult> {
+    async createDeploymentKey(input: DeploymentKeyInput): Promise<IssuedDeploymentKey> {
       const label = input.label.trim();
+      const info = activityInfo();
+      // Outside a workflow (a standalone activity) the activity id is the nearest stable owner.
+      const ownLabel = markedKeyLabel(label, info.workflowExecution?.workflowId ?? `activity:${info.activityId}`);
+      const stem = MARKED_LABEL.exec(ownLabel)?.[1];
       let keys: DeploymentKey[];
       try {
         keys = await arkor.listDeploymentKeys(input.deploymentId, { signal: cancellationSignal() });
       } catch (error) {
         rethrowArkorError(error, `list the keys of deployment ${input.slug}`);
       }
-      const live = keys.filter((key) => key.enabled && key.label === label).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      const orphans: DeploymentKey[] = [];
-      for (const key of live) {
-        const stored = await keyStore.get(input.slug, key.id);
-        if (stored !== undefined) return { keyId: key.id, prefix: key.prefix, storedAt: stored.path };
-        orphans.push(key);
-      }
-      for (const key of orphans) {
-        // Nobody holds its plaintext any more, so nobody can use it: a live orphan is only a risk.
-        try {
-          await revokeKey(input.deploymentId, key.id);
-        } catch (error) {
-          rethrowArkorError(error, `revoke orphaned key ${key.id} of deployment ${input.slug}`);
+      const live = keys.filter((key) => key.enabled);
+      const own = live.filter((key) => key.label === ownLabel);
+      const others = live.filter((key) => key.label !== ownLabel && (key.label === label || MARKED_LABEL.exec(key.label)?.[1] === stem));
+      for (const [candidates, origin] of [[own, 'reattached'], [others, 'existing']] as const) {
+        const found = await pickKey(input.slug, candidates);
+        if (found === undefined) continue;
+        const { key, storedAt } = found;
+        const issued: IssuedDeploymentKey = { keyId: key.id, prefix: key.prefix, label: key.label, origin, ...(storedAt !== undefined ? { storedAt } : {}) };
+        if (storedAt === undefined) {
+          log.warn(
+            origin === 'reattached'
+              ? 'Deployment key created by an earlier attempt of this run; its plaintext is in the key store of the worker that created it, not here (or was lost if that worker died before storing it)'
+              : 'A live deployment key with this label exists; keeping it (its plaintext is not in this worker\'s key store)',
+            { slug: input.slug, keyId: key.id, prefix: key.prefix, label: key.label },
+          );
+        } else {
+          log.info('Deployment key already issued', { slug: input.slug, keyId: key.id, prefix: key.prefix, origin, storedAt });
         }
-        log.warn('Revoked a deployment key whose plaintext was not stored', { slug: input.slug, keyId: key.id, prefix: key.prefix });
+        return issued;
       }
-      let keyId: string;
-      let prefix: string;
-      let storedAt: string;
+      let created: CreatedDeploymentKey;
       try {
-        const created = await arkor.createDeploymentKey(input.deploymentId, { label }, { signal: cancellationSignal() });
-        keyId = created.id;
-        prefix = created.prefix;
-        // If this throws, the next attempt finds the key without a plaintext and replaces it.
-        storedAt = await keyStore.put(input.slug, created.id, created.plaintext);
+        created = await arkor.createDeploymentKey(input.deploymentId, { label: ownLabel }, { signal: cancellationSignal() });
       } catch (error) {
+        if (mayHaveCreated(error)) await revokeLostCreate(input, ownLabel, new Set(keys.map((key) => key.id)));
         rethrowArkorError(error, `create a key for deployment ${input.slug}`);
       }
-      log.info('Deployment key created and stored', { slug: input.slug, keyId, prefix, storedAt });
-      return { keyId, prefix, storedAt };
+      let storedAt: string;
+      try {
+        storedAt = await keyStore.put(input.slug, created.id, created.plaintext);
+      } catch (error) {
+        // The plaintext never left this call, so nobody can hold the key: revoking it is safe, and
+        // the retry issues a usable one. (A worker killed right here leaves a live key whose
+        // plaintext is lost; the retry takes it as this run's key, and says so.)
+        try {
+          await revokeKey(input.deploymentId, created.id);
+        } catch (revokeError) {
+          log.warn('Could not revoke the key whose plaintext could not be stored', { slug: input.slug, keyId: created.id, error: errorText(revokeError) });
+        }
+        throw error;
+      }
+      log.info('Deployment key created and stored', { slug: input.slug, keyId: created.id, prefix: created.prefix, storedAt });
+      return { keyId: created.id, prefix: created.prefix, label: created.label, origin: 'created', storedAt };
     },
   };
 }

@@ -13,8 +13,8 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { LogEntry } from '@temporalio/worker';
 import { KeyStorePathError, fileKeyStore } from '../activities/key-store.js';
 import type { KeyStore } from '../activities/key-store.js';
-import { VERIFICATION_KEY_LABEL_PREFIX, createPromotionActivities } from '../activities/promotion.js';
-import type { PromotionActivities } from '../activities/promotion.js';
+import { VERIFICATION_KEY_LABEL_PREFIX, createPromotionActivities, keyMarker } from '../activities/promotion.js';
+import type { PromotionActivities, PromotionDeps } from '../activities/promotion.js';
 import { ArkorClient, CloudApiError, readChatText } from '../arkor/index.js';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/index.js';
@@ -241,9 +241,14 @@ describe('createDeploymentKey', () => {
     deploymentId = (await activities.retarget({ slug: 'keyed-bot', target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } })).deployment.deploymentId;
   });
 
-  it('stores the plaintext in a 0600 file, returns only id, prefix and path, and the key works', async () => {
+  it('stores the plaintext in a 0600 file, returns only id, prefix, label and path, and the key works', async () => {
     const result = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'production' });
-    assert.deepEqual(Object.keys(result).sort(), ['keyId', 'prefix', 'storedAt']);
+    assert.deepEqual(Object.keys(result).sort(), ['keyId', 'label', 'origin', 'prefix', 'storedAt']);
+    assert.equal(result.origin, 'created');
+    // The label names the run that created the key (MockActivityEnvironment's workflow id is "test").
+    assert.equal(result.label, `production ${keyMarker('test')}`);
+    assert.equal((await client.listDeploymentKeys(deploymentId)).find((key) => key.id === result.keyId)?.label, result.label);
+    assert.ok(result.storedAt);
     assert.equal(result.storedAt, join(keyDir, 'store', 'keyed-bot', `${result.keyId}.key`));
     assert.equal((await stat(result.storedAt)).mode & 0o777, 0o600);
     assert.equal((await stat(join(keyDir, 'store', 'keyed-bot'))).mode & 0o777, 0o700);
@@ -267,33 +272,169 @@ describe('createDeploymentKey', () => {
     const first = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'production' });
     const second = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'production' });
     assert.deepEqual(second, first);
+    assert.equal(first.origin, 'reattached');
     assert.equal(requests('POST /v1/endpoints/:id/keys'), creates);
     const live = (await client.listDeploymentKeys(deploymentId)).filter((key) => key.enabled);
     assert.deepEqual(live.map((key) => key.id), [first.keyId]);
   });
 
-  it('revokes and replaces a key whose plaintext the store lost (crash between create and store)', async () => {
+  it('keeps a live key whose plaintext this store lost, and says it has none', async () => {
     const old = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'production' });
+    assert.ok(old.storedAt);
+    const plaintext = (await readFile(old.storedAt, 'utf8')).trim();
     await rm(old.storedAt);
-    const replaced = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'production' });
-    assert.notEqual(replaced.keyId, old.keyId);
-    const plaintext = (await readFile(replaced.storedAt, 'utf8')).trim();
-    plaintexts.add(plaintext);
-    assertNoSecret(replaced);
-    const keys = await client.listDeploymentKeys(deploymentId);
-    assert.equal(keys.find((key) => key.id === old.keyId)?.enabled, false);
-    assert.equal(keys.find((key) => key.id === replaced.keyId)?.enabled, true);
-    assert.equal(await keyStore.keyFor('keyed-bot'), plaintext);
+    const revokes = requests('DELETE /v1/endpoints/:id/keys/:keyId');
+    const again = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'production' });
+    assert.deepEqual(again, { keyId: old.keyId, prefix: old.prefix, label: old.label, origin: 'reattached' });
+    assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes);
+    assert.equal((await client.listDeploymentKeys(deploymentId)).find((key) => key.id === old.keyId)?.enabled, true);
+    assert.ok(logs.some((entry) => entry.level === 'WARN' && /its plaintext is in the key store of the worker that created it/.test(entry.message)));
+    // Put back for the next test.
+    await keyStore.put('keyed-bot', old.keyId, plaintext);
+  });
+
+  it('revokes a key it just created when the store cannot keep its plaintext, so the retry issues a usable one', async () => {
+    const broken: KeyStore = { ...keyStore, put: () => Promise.reject(new Error('disk full')) };
+    const failing = inContext(createPromotionActivities({ arkor: client, keyStore: broken }));
+    const before = new Set((await client.listDeploymentKeys(deploymentId)).map((key) => key.id));
+    await assert.rejects(failing.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'staging' }), /disk full/);
+    const added = (await client.listDeploymentKeys(deploymentId)).filter((key) => !before.has(key.id));
+    assert.equal(added.length, 1);
+    assert.equal(added[0]?.enabled, false);
+    const retried = await activities.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'staging' });
+    assert.equal(retried.origin, 'created');
+    assert.ok(retried.storedAt);
+    plaintexts.add((await readFile(retried.storedAt, 'utf8')).trim());
   });
 
   it('verifies with a temporary key when the stored key was revoked elsewhere', async () => {
     const stored = await keyStore.get('keyed-bot');
     assert.ok(stored);
-    await client.revokeDeploymentKey(deploymentId, stored.keyId);
+    // Revoked by hand, with every other key of the deployment.
+    for (const key of await client.listDeploymentKeys(deploymentId)) await client.revokeDeploymentKey(deploymentId, key.id);
     assert.deepEqual(await activities.verifyDeployment(verifyInput('keyed-bot', finalOf(jobA))), { ok: true });
     const keys = await client.listDeploymentKeys(deploymentId);
     assert.ok(keys.every((key) => !key.enabled));
     assert.ok(keys.some((key) => key.label.startsWith(VERIFICATION_KEY_LABEL_PREFIX)));
+  });
+});
+
+describe('deployment keys do not depend on one worker\'s disk', () => {
+  const slug = 'fleet-bot';
+  let deploymentId: string;
+  before(async () => {
+    deploymentId = (await activities.retarget({ slug, target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } })).deployment.deploymentId;
+  });
+
+  /** The promotion activities of another worker, with its own empty key store, in an attempt of `workflowId`. */
+  async function worker(workflowId: string, deps: Partial<PromotionDeps> = {}): Promise<{ acts: PromotionActivities; store: KeyStore }> {
+    const store = fileKeyStore(await mkdtemp(join(keyDir, 'worker-')));
+    const attempt = new MockActivityEnvironment(
+      { workflowExecution: { workflowId, runId: `${workflowId}-run` } },
+      { logger: new DefaultLogger('DEBUG', (entry) => logs.push(entry)) },
+    );
+    const acts = createPromotionActivities({ arkor: client, keyStore: store, ...deps });
+    const entries = Object.entries(acts as Record<string, AnyActivity>);
+    return { acts: Object.fromEntries(entries.map(([name, fn]) => [name, (...args: unknown[]) => attempt.run(fn, ...args)])) as PromotionActivities, store };
+  }
+
+  async function answersWith(plaintext: string): Promise<boolean> {
+    try {
+      return (await readChatText(await client.edgeChat(slug, plaintext, { messages: PROMPT.messages, stream: false }))).length > 0;
+    } catch (error) {
+      if (error instanceof CloudApiError && error.status === 401) return false;
+      throw error;
+    }
+  }
+
+  const liveKeyIds = async () => (await client.listDeploymentKeys(deploymentId)).filter((key) => key.enabled).map((key) => key.id).sort();
+
+  it('a retry on another worker, with an empty key store, takes the key its run created: no revoke, no second key', async () => {
+    const first = await (await worker('run-retried')).acts.createDeploymentKey({ deploymentId, slug, label: 'retried' });
+    assert.ok(first.storedAt);
+    const plaintext = (await readFile(first.storedAt, 'utf8')).trim();
+    plaintexts.add(plaintext);
+    const liveBefore = await liveKeyIds();
+    const [creates, revokes] = [requests('POST /v1/endpoints/:id/keys'), requests('DELETE /v1/endpoints/:id/keys/:keyId')];
+
+    // The first attempt's completion was lost; the retry runs on a worker that never saw the key.
+    const retried = await (await worker('run-retried')).acts.createDeploymentKey({ deploymentId, slug, label: 'retried' });
+    assert.deepEqual(retried, { keyId: first.keyId, prefix: first.prefix, label: first.label, origin: 'reattached' });
+    assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes, 'no key revoked');
+    assert.equal(requests('POST /v1/endpoints/:id/keys'), creates, 'no second key');
+    assert.deepEqual(await liveKeyIds(), liveBefore);
+    assert.ok(await answersWith(plaintext), 'the key the first attempt stored still works');
+    assertNoSecret(retried);
+  });
+
+  it('the next scheduled run, on a fresh key store, leaves the live key its clients use alone', async () => {
+    const first = await (await worker('nightly-1')).acts.createDeploymentKey({ deploymentId, slug, label: 'nightly' });
+    assert.ok(first.storedAt);
+    const plaintext = (await readFile(first.storedAt, 'utf8')).trim();
+    plaintexts.add(plaintext);
+    assert.ok(await answersWith(plaintext));
+    const [creates, revokes] = [requests('POST /v1/endpoints/:id/keys'), requests('DELETE /v1/endpoints/:id/keys/:keyId')];
+
+    // The next run of the schedule: another workflow, on a container that starts with no keys.
+    const next = await (await worker('nightly-2')).acts.createDeploymentKey({ deploymentId, slug, label: 'nightly' });
+    assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes, 'no key revoked');
+    assert.ok(await answersWith(plaintext), 'clients of the deployment still get answers');
+    // One key per label: the run takes the live one rather than issuing another.
+    assert.deepEqual(next, { keyId: first.keyId, prefix: first.prefix, label: first.label, origin: 'existing' });
+    assert.equal(requests('POST /v1/endpoints/:id/keys'), creates);
+    assertNoSecret(next);
+  });
+
+  it('fits the marker into the 80 characters Arkor allows, and finds a long-labelled key again', async () => {
+    const long = `${'l'.repeat(79)}z`;
+    const first = await (await worker('run-long')).acts.createDeploymentKey({ deploymentId, slug, label: long });
+    assert.equal(first.label.length, 80);
+    assert.ok(first.storedAt);
+    plaintexts.add((await readFile(first.storedAt, 'utf8')).trim());
+    const next = await (await worker('run-long-next')).acts.createDeploymentKey({ deploymentId, slug, label: long });
+    assert.deepEqual(next, { keyId: first.keyId, prefix: first.prefix, label: first.label, origin: 'existing' });
+  });
+
+  it('revokes the key of a create whose answer was lost (the server made it after the client gave up), and the retry issues one', async () => {
+    // The first key create fails at the client at once, while the request still reaches the
+    // server a little later: the key exists, its plaintext went nowhere.
+    let lose = true;
+    const losing = new ArkorClient({
+      baseUrl: emulator.url,
+      token: emulator.token,
+      scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
+      fetch: async (url, init) => {
+        if (lose && init?.method === 'POST' && String(url instanceof Request ? url.url : url).includes('/keys?')) {
+          lose = false;
+          setTimeout(() => void fetch(url, init).then((response) => response.body?.cancel()), 300);
+          throw new TypeError('fetch failed (the answer was lost)');
+        }
+        return fetch(url, init);
+      },
+    });
+    const { acts } = await worker('run-lost', { arkor: losing, lostCreateProbeDelaysMs: [0, 500, 1_000] });
+    const input = { deploymentId, slug, label: 'lost' };
+    await assert.rejects(acts.createDeploymentKey(input), /the answer was lost/);
+    const lost = (await client.listDeploymentKeys(deploymentId)).filter((key) => key.label.startsWith('lost '));
+    assert.equal(lost.length, 1, 'the server made the key after the client gave up');
+    assert.equal(lost[0]?.enabled, false, 'and it was revoked: nobody has its plaintext');
+
+    const retried = await acts.createDeploymentKey(input);
+    assert.equal(retried.origin, 'created');
+    assert.ok(retried.storedAt);
+    plaintexts.add((await readFile(retried.storedAt, 'utf8')).trim());
+    const live = (await client.listDeploymentKeys(deploymentId)).filter((key) => key.enabled && key.label.startsWith('lost '));
+    assert.deepEqual(live.map((key) => key.id), [retried.keyId]);
+  });
+
+  it('never revokes a key a person created with the same label', async () => {
+    const manual = await client.createDeploymentKey(deploymentId, { label: 'partner' });
+    plaintexts.add(manual.plaintext);
+    const revokes = requests('DELETE /v1/endpoints/:id/keys/:keyId');
+    const taken = await (await worker('run-partner')).acts.createDeploymentKey({ deploymentId, slug, label: 'partner' });
+    assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes, 'no key revoked');
+    assert.ok(await answersWith(manual.plaintext));
+    assert.deepEqual(taken, { keyId: manual.id, prefix: manual.prefix, label: 'partner', origin: 'existing' });
   });
 });
 

@@ -659,9 +659,20 @@ class TrainingRun {
   private async cancelBackendJob(reason: string): Promise<CancelJobResult | undefined> {
     if (!this.job) return undefined;
     const jobId = this.job.id;
-    const result = await CancellationScope.nonCancellable(() => this.backend.cancelJob({ jobId, reason }));
-    this.patchJob({ status: result.status });
-    return result;
+    try {
+      const result = await CancellationScope.nonCancellable(() => this.backend.cancelJob({ jobId, reason }));
+      // A job that is gone (deleted in Arkor) has no status left to record.
+      if (result.status !== undefined) this.patchJob({ status: result.status });
+      return result;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // A permanent refusal (the activity retries everything else): no retry can cancel the job,
+      // so the run ends saying so instead of retrying forever.
+      const message = `Cancelling job ${jobId} failed: ${failureMessage(error)}`;
+      log.error(message);
+      this.status = { ...this.status, error: message };
+      return undefined;
+    }
   }
 
   /**
