@@ -163,6 +163,29 @@ describe('stopping a run early', () => {
     assert.equal(h.recordsOf(result.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
   });
 
+  it('malformed messages are refused or dropped; no workflow task fails and the run completes', async () => {
+    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'bad-messages', maxSteps: 400 } }));
+    await untilTraining(workflowId);
+    const handle = h.temporal.client.workflow.getHandle(workflowId);
+    // As the Temporal CLI or Web UI may send them: no input, null, a wrong shape.
+    await handle.signal('stop');
+    await handle.signal('stop', null);
+    await handle.signal('stop', { why: 'no reason field' });
+    await handle.signal('arkor.events', { events: [{ payload: null }] });
+    await handle.signal('arkor.events', null);
+    const refusedWith = (pattern: RegExp) => (error: unknown) => error instanceof Error && pattern.test(String((error.cause as Error | undefined)?.message));
+    await assert.rejects(handle.executeUpdate('approval', { args: [null] }), refusedWith(/Malformed approval/));
+    await assert.rejects(handle.executeUpdate('arkor.deliver', { args: [{ after: 7, events: 'x' }] }), refusedWith(/Malformed delivery/));
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'completed', result.reason);
+    assert.equal(result.stop, undefined);
+    const history = await handle.fetchHistory();
+    const failedTasks = (history.events ?? []).filter((event) => event.workflowTaskFailedEventAttributes);
+    assert.deepEqual(failedTasks, [], 'no workflow task failed');
+    const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
+    assert.equal(job?.cancelsAccepted, 0);
+  });
+
   it('a stop signal after the run completed changes nothing', async () => {
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'stop-after-done', maxSteps: 5 } }));
     const first = await h.service.outcome(workflowId);

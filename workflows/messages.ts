@@ -2,6 +2,7 @@
  * Messages of the training workflow, shared by the workflow, the wait activity and the client.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { Delivery, DeliveryAck } from './delivery.js';
 import type { EventBatch } from './events.js';
 import type { ApprovalInfo, RunStatus } from './status.js';
@@ -26,6 +27,9 @@ export const eventsSignal = defineSignal<[EventBatch]>('arkor.events');
 /** Stop the run early: the backend job is cancelled and the run ends `stopped`. */
 export const stopSignal = defineSignal<[{ reason: string }]>('stop');
 
+/** The `stop` signal's payload, as the workflow checks it (the Web UI and CLI send anything). */
+export const stopRequestSchema = z.object({ reason: z.string().min(1).max(1000) });
+
 /** The live state of the run; answered from workflow state, never from the backend. */
 export const statusQuery = defineQuery<RunStatus>('status');
 
@@ -38,6 +42,13 @@ export interface ApprovalDecision {
   by?: string;
   reason?: string;
 }
+
+/** An {@link ApprovalDecision} as the approval update's validator checks it. */
+export const approvalDecisionSchema = z.object({
+  approved: z.boolean(),
+  by: z.string().max(200).optional(),
+  reason: z.string().max(1000).optional(),
+});
 
 /**
  * Approve or reject the promotion of a run that waits for approval. Rejected by its validator

@@ -50,12 +50,14 @@ import {
   type ValidTrainingRunInput,
 } from './input.js';
 import {
+  approvalDecisionSchema,
   approvalUpdate,
   cursorQuery,
   deliverUpdate,
   deliveryQuery,
   eventsSignal,
   statusQuery,
+  stopRequestSchema,
   stopSignal,
 } from './messages.js';
 import { EvaluationFlow } from './evaluation-flow.js';
@@ -222,7 +224,11 @@ class TrainingRun {
 
     setHandler(statusQuery, () => this.status);
     setHandler(approvalUpdate, (decision) => this.evaluation.decideApproval(decision), {
-      validator: (_decision) => this.evaluation.validateApproval(),
+      validator: (decision) => {
+        const parsed = approvalDecisionSchema.safeParse(decision);
+        if (!parsed.success) throw new Error(`Malformed approval: ${parsed.error.message}`);
+        this.evaluation.validateApproval();
+      },
     });
     setHandler(deliverUpdate, (delivery) => this.deliver(delivery), {
       validator: (delivery) => this.validateDelivery(delivery),
@@ -230,7 +236,13 @@ class TrainingRun {
     setHandler(deliveryQuery, () => this.ack());
     setHandler(cursorQuery, () => this.status.cursor);
     setHandler(eventsSignal, (batch) => this.receiveLegacy(batch));
-    setHandler(stopSignal, ({ reason }) => this.requestStop('signal', reason));
+    // A malformed signal must never fail a workflow task (it would stay in history and fail every
+    // retry): it is logged and dropped.
+    setHandler(stopSignal, (request) => {
+      const parsed = stopRequestSchema.safeParse(request);
+      if (parsed.success) this.requestStop('signal', parsed.data.reason);
+      else log.warn('Dropping a malformed stop signal: it needs { reason: string }', { error: parsed.error.message });
+    });
   }
 
   async execute(): Promise<RunResult> {
