@@ -151,7 +151,17 @@ function everyField(): Json {
     precondition: { check: 'dataset-revision', scope: 'support' },
     heartbeatTimeout: '30s',
     labels: { team: 'ml' },
-    resume: { jobId: 'job-1', cursor: '12', recentEventIds: ['11', '12'], pendingEvents: [], startedAtMs: 1, runNumber: 2, summary: {} },
+    resume: {
+      jobId: 'job-1',
+      cursor: '12',
+      cursorOffset: 1,
+      dispatched: { cursor: '11', offset: 0 },
+      recentEventIds: ['11', '12'],
+      pendingEvents: [],
+      startedAtMs: 1,
+      runNumber: 2,
+      summary: {},
+    },
   };
 }
 
@@ -485,6 +495,10 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
   resume: 'internal (continue-as-new state): generic cases',
   'resume.jobId': 'internal: any text',
   'resume.cursor': 'internal: any text',
+  'resume.cursorOffset': [{ value: -1, why: 'negative' }],
+  'resume.dispatched': 'internal (position before the carried events): generic cases',
+  'resume.dispatched.cursor': 'internal: any text',
+  'resume.dispatched.offset': [{ value: 1.5, why: 'not an integer' }],
   'resume.recentEventIds': [{ value: [1], why: 'a number id', expect: 'resume.recentEventIds.0' }],
   'resume.pendingEvents': 'internal: events as they were received',
   'resume.startedAtMs': 'internal: any number',
