@@ -49,6 +49,9 @@ async function main(): Promise<void> {
         idleTimeoutMs: settings.ARKOR_STREAM_IDLE_TIMEOUT_MS,
         maxBacklog: settings.ARKOR_MAX_BACKLOG,
         readAgainAfterPauseMs: settings.ARKOR_READ_AGAIN_AFTER_PAUSE_MS,
+        checkJobAfterMs: settings.ARKOR_STREAM_CHECK_JOB_AFTER_MS,
+        progressBudgetMs: settings.ARKOR_STREAM_PROGRESS_BUDGET_MS,
+        blockedRetryMs: settings.ARKOR_STREAM_BLOCKED_RETRY_MS,
       },
     },
   });

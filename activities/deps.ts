@@ -28,6 +28,21 @@ export interface StreamSettings {
    * they are read again from the run's position once it has room. Default 30 000 ms.
    */
   readAgainAfterPauseMs: number;
+  /**
+   * A stream failing this long in a row makes the activity read the job: 404 fails the run (the
+   * job was deleted), an ended job ends the stream. Default 60 000 ms.
+   */
+  checkJobAfterMs: number;
+  /**
+   * With no event and the job not readable as queued or running for this long, the stream gives
+   * up (non-retryably). Default 30 minutes.
+   */
+  progressBudgetMs: number;
+  /**
+   * First wait before a blocked stream (401, 403, 426) tries again; it doubles up to 10 minutes.
+   * Default 30 000 ms.
+   */
+  blockedRetryMs: number;
 }
 
 export const defaultStreamSettings: StreamSettings = {
@@ -36,6 +51,9 @@ export const defaultStreamSettings: StreamSettings = {
   idleTimeoutMs: 60_000,
   maxBacklog: 2_000,
   readAgainAfterPauseMs: 30_000,
+  checkJobAfterMs: 60_000,
+  progressBudgetMs: 30 * 60_000,
+  blockedRetryMs: 30_000,
 };
 
 export interface ActivityDeps {

@@ -15,6 +15,8 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** A user callback threw. */
   CallbackError: 'CallbackError',
+  /** The job's stream failed and the job could not be read for the stream's progress budget. */
+  StreamGaveUp: 'StreamGaveUp',
   /** A user callback did not return within its timeout (retried like an error). */
   CallbackTimeout: 'CallbackTimeout',
 } as const;

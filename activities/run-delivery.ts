@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { type DeliveryAck, STALE_DELIVERY, type StreamPosition } from '../workflows/delivery.js';
+import { type Delivery, type DeliveryAck, STALE_DELIVERY, type StreamPosition } from '../workflows/delivery.js';
 import type { RunEvent } from '../workflows/events.js';
 import { deliveryQuery, deliverUpdate } from '../workflows/messages.js';
 
@@ -43,6 +43,7 @@ const PAUSE_POLL_MS = { first: 100, factor: 1.5, max: 1_000 } as const;
 
 export class RunDelivery {
   private acknowledged: StreamPosition;
+  private blockedBy: string | undefined;
 
   constructor(
     private readonly run: WorkflowHandle,
@@ -55,6 +56,17 @@ export class RunDelivery {
   /** Where the run stands, as far as this reader knows: every event up to here was accepted. */
   get position(): StreamPosition {
     return this.acknowledged;
+  }
+
+  /** Why the run is blocked, as this reader told it; undefined when it is not. */
+  get blocked(): string | undefined {
+    return this.blockedBy;
+  }
+
+  /** Tells the run that Arkor refuses this reader (`reason`), or that it no longer does (`null`). */
+  async setBlocked(reason: string | null): Promise<void> {
+    await this.send([], { blocked: reason });
+    this.blockedBy = reason ?? undefined;
   }
 
   /**
@@ -83,11 +95,11 @@ export class RunDelivery {
     this.options.onPause?.(false, current);
   }
 
-  private async send(events: RunEvent[]): Promise<DeliveryAck> {
+  private async send(events: RunEvent[], extra: Pick<Delivery, 'blocked'> = {}): Promise<DeliveryAck> {
     let ack: DeliveryAck;
     try {
       ack = await this.run.executeUpdate(deliverUpdate, {
-        args: [{ after: this.acknowledged, events, maxBacklog: this.options.maxBacklog }],
+        args: [{ after: this.acknowledged, events, maxBacklog: this.options.maxBacklog, ...extra }],
       });
     } catch (error) {
       const refused = staleRefusal(error);

@@ -8,6 +8,7 @@
  * on from where the run actually stands. Delivery is back-pressured: the activity stops reading
  * while the run's undispatched backlog is at the worker's bound.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { CloudApiError, followJobEvents, isPermanentStreamStatus, JobGoneError } from '../arkor/index.js';
 import type { JobStatus } from '../arkor/index.js';
@@ -42,6 +43,26 @@ export type StreamOutcome =
 /** How many `end` frames on a job that still reads as active are tolerated before giving up. */
 const MAX_SPURIOUS_ENDS = 5;
 
+/**
+ * Refusals that a redeploy fixes (a rotated token, a client version the server no longer takes):
+ * the run is blocked, visibly, and retried slowly, instead of failing with its GPU job running.
+ */
+const BLOCKING_STATUSES: ReadonlySet<number> = new Set([401, 403, 426]);
+const BLOCKED_RETRY_MAX_MS = 10 * 60_000;
+
+/** The reading stopped to look at the job itself: its stream has failed for a while. */
+class CheckTheJob extends Error {
+  override readonly name = 'CheckTheJob';
+}
+
+/** When the stream last made progress, and when the job last read as alive. */
+interface StreamWatch {
+  /** Start of the current run of consecutive stream failures. */
+  failingSince?: number;
+  /** Last event, or last read of the job as queued or running. */
+  aliveAt: number;
+}
+
 export function createStreamActivities(deps: ActivityDeps) {
   return {
     async followJob(input: FollowJobInput): Promise<StreamOutcome> {
@@ -70,16 +91,36 @@ export function createStreamActivities(deps: ActivityDeps) {
       const ticker = setInterval(() => heartbeat(delivery.position), heartbeatEveryMs);
       heartbeat(from);
 
+      const watch: StreamWatch = { aliveAt: Date.now() };
+      let blockedRetries = 0;
       try {
         for (let spuriousEnds = 0; ; ) {
           let outcome: StreamOutcome;
           try {
-            outcome = await followFrom(deps, input.jobId, delivery, context.cancellationSignal);
+            outcome = await followFrom(deps, input.jobId, delivery, watch, context.cancellationSignal);
+            blockedRetries = 0;
           } catch (error) {
-            if (!(error instanceof ReadAgainFrom)) throw error;
-            log.info('Reading the stream again from the run’s position', { reason: error.message, cursor: error.position.cursor });
-            await delivery.waitForRoom();
-            continue;
+            if (error instanceof ReadAgainFrom) {
+              log.info('Reading the stream again from the run’s position', { reason: error.message, cursor: error.position.cursor });
+              await delivery.waitForRoom();
+              continue;
+            }
+            if (error instanceof CheckTheJob) {
+              const ended = await checkJob(deps, input.jobId, watch);
+              if (ended) return ended;
+              continue;
+            }
+            if (error instanceof CloudApiError && BLOCKING_STATUSES.has(error.status)) {
+              const delayMs = Math.min(deps.stream.blockedRetryMs * 2 ** blockedRetries++, BLOCKED_RETRY_MAX_MS);
+              log.warn('The run is blocked: Arkor refuses this worker; retrying later (a redeploy with a new token or client fixes it)', {
+                status: error.status,
+                delayMs,
+              });
+              await delivery.setBlocked(`Arkor answered ${error.status}: ${error.message}`);
+              await sleep(delayMs, undefined, { signal: context.cancellationSignal });
+              continue;
+            }
+            throw error;
           }
           if (outcome.kind === 'terminal') return outcome;
           // `end` normally means the job is over; the protocol does not say what the server sends
@@ -94,6 +135,7 @@ export function createStreamActivities(deps: ActivityDeps) {
         }
       } catch (error) {
         if (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) {
+          // 410: the stream is gone for good.
           throw ApplicationFailure.create({
             type: FailureType.ArkorRejected,
             message: `Following job ${input.jobId}: Arkor answered ${error.status}: ${error.message}`,
@@ -117,7 +159,7 @@ export function createStreamActivities(deps: ActivityDeps) {
  * Reads the stream from the run's position until the terminal event or `end`, delivering events
  * in batches. Throws {@link ReadAgainFrom} when the run wants the stream read from elsewhere.
  */
-async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelivery, signal: AbortSignal): Promise<StreamOutcome> {
+async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelivery, watch: StreamWatch, signal: AbortSignal): Promise<StreamOutcome> {
   // The position moves only once the run acknowledged a batch: events still held here (the
   // batcher reads ahead while a delivery is in flight) are read again by a later attempt.
   const batcher = new EventBatcher((events) => delivery.deliver(events), {
@@ -125,7 +167,7 @@ async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelive
     maxDelayMs: deps.stream.logBatchMaxDelayMs,
   });
   try {
-    return await followOnce(deps, jobId, delivery.position, batcher, signal);
+    return await followOnce(deps, jobId, delivery, batcher, watch, signal);
   } catch (error) {
     const permanent = (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
     // No attempt will read these events again: hand over what was read before failing.
@@ -143,10 +185,12 @@ async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelive
 async function followOnce(
   deps: ActivityDeps,
   jobId: string,
-  from: StreamPosition,
+  delivery: RunDelivery,
   batcher: EventBatcher,
+  watch: StreamWatch,
   signal: AbortSignal,
 ): Promise<StreamOutcome> {
+  const from = delivery.position;
   // Events without an id that the run already has: a read from the cursor replays them.
   let toSkip = from.offset;
   const items = followJobEvents(deps.arkor, jobId, {
@@ -155,6 +199,11 @@ async function followOnce(
     idleTimeoutMs: deps.stream.idleTimeoutMs,
     ...(deps.stream.reconnect ? { policy: deps.stream.reconnect } : {}),
     onRetry: ({ attempt, delayMs, error }) => {
+      const now = Date.now();
+      if (attempt === 1) watch.failingSince = now;
+      // A stream failing for a while (a job deleted before its first event answers 404 forever)
+      // is a question for the job itself.
+      if (now - (watch.failingSince ?? now) >= deps.stream.checkJobAfterMs) throw new CheckTheJob();
       log.warn('Event stream interrupted; reconnecting', {
         attempt,
         delayMs,
@@ -163,6 +212,8 @@ async function followOnce(
     },
   });
   for await (const item of items) {
+    // The stream answers: whatever blocked the run (a refused token) is over.
+    if (delivery.blocked) await delivery.setBlocked(null);
     if (item.kind !== 'event') {
       if (item.kind === 'end') {
         await batcher.flush();
@@ -186,6 +237,7 @@ async function followOnce(
       continue;
     }
     toSkip = 0;
+    watch.aliveAt = Date.now();
     const event = toRunEvent(item.id, item.event);
     switch (item.event.type) {
       case 'training.log':
@@ -203,6 +255,40 @@ async function followOnce(
     }
   }
   throw ApplicationFailure.retryable('The event stream ended without a terminal event');
+}
+
+/**
+ * Reads the job whose stream has failed for `checkJobAfterMs`: gone (404) fails the run; ended
+ * returns how (its stream could not say so); alive lets the reading go on. A job that cannot be
+ * read at all for `progressBudgetMs` since it was last seen alive makes the stream give up.
+ */
+async function checkJob(deps: ActivityDeps, jobId: string, watch: StreamWatch): Promise<StreamOutcome | undefined> {
+  watch.failingSince = undefined;
+  try {
+    const { job } = await deps.arkor.getJob(jobId);
+    if (job.status === 'queued' || job.status === 'running') {
+      watch.aliveAt = Date.now();
+      return undefined;
+    }
+    log.warn('The job ended while its stream could not be read', { status: job.status });
+    return { kind: 'ended', status: job.status, error: job.error ?? null };
+  } catch (error) {
+    if (error instanceof CloudApiError && error.status === 404) {
+      throw ApplicationFailure.create({
+        type: FailureType.ArkorRejected,
+        message: `Job ${jobId} no longer exists: its stream and the job answer 404`,
+        nonRetryable: true,
+        details: [{ status: 404 }],
+      });
+    }
+    const silentMs = Date.now() - watch.aliveAt;
+    if (silentMs < deps.stream.progressBudgetMs) return undefined;
+    throw ApplicationFailure.create({
+      type: FailureType.StreamGaveUp,
+      message: `Following job ${jobId}: no event and no sign of the job for ${Math.round(silentMs / 1000)} s: ${error instanceof Error ? error.message : String(error)}`,
+      nonRetryable: true,
+    });
+  }
 }
 
 /** The position of the last heartbeat of an earlier attempt, if it recorded one. */

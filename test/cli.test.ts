@@ -123,24 +123,25 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
 
   it('watch prints a progress line per change, checkpoints and the outcome when not a TTY', async () => {
     const { workflowId } = await h.service.start(
-      trainingInput({ trainer: { name: 'cli-watch', maxSteps: 1000, loggingSteps: 1, evalSteps: 100, saveSteps: 250 } }),
+      // Long enough (10 s) that the client, started after the run, sees several changes even on a busy machine.
+      trainingInput({ trainer: { name: 'cli-watch', maxSteps: 2000, loggingSteps: 1, evalSteps: 100, saveSteps: 500 } }),
       { workflowId: 'cli-watch' },
     );
     const run = await runClient(h, ['watch', workflowId]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.stdout.includes('\r') && !run.stdout.includes('\x1b'), 'no terminal control codes in a log');
     const lines = run.stdout.trimEnd().split('\n');
-    const progress = progressLines(run.stdout, 1000);
+    const progress = progressLines(run.stdout, 2000);
     assert.ok(progress.length >= 3, run.stdout);
     assert.equal(new Set(progress).size, progress.length, 'one line per change');
     const steps = progress.map((line) => Number(/step (\d+)\//.exec(line)?.[1]));
     assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'steps only go forward');
     assert.ok(progress.slice(0, -1).some((line) => /^running .*ETA \d+:\d\d$/.test(line)), 'an ETA while running');
-    assert.match(progress.at(-1)!, /^completed +\[█{20}\] +100% +step 1000\/1000 +loss [\d.]+ +[▁▂▃▄▅▆▇█]{24}$/);
-    for (const step of [250, 500, 750]) {
+    assert.match(progress.at(-1)!, /^completed +\[█{20}\] +100% +step 2000\/2000 +loss [\d.]+ +[▁▂▃▄▅▆▇█]{24}$/);
+    for (const step of [500, 1000, 1500]) {
       assert.equal(lines.filter((line) => line.startsWith(`checkpoint saved: step ${step} (`)).length, 1, `checkpoint ${step}`);
     }
-    assert.match(lines.at(-1)!, /^run cli-watch completed \(job \S+\) at step 1000\/1000, best loss [\d.]+ @ step \d+, \d+ artifacts?$/);
+    assert.match(lines.at(-1)!, /^run cli-watch completed \(job \S+\) at step 2000\/2000, best loss [\d.]+ @ step \d+, \d+ artifacts?$/);
   });
 
   it('start --watch follows the run it started from the first step', async () => {

@@ -6,7 +6,8 @@ import { ArkorClient } from '../arkor/index.js';
 import { InvalidTrainingInputError } from '../workflows/input.js';
 import { TrainingService } from '../service/index.js';
 import { historyText } from './support/history-text.js';
-import { startHarness, trainingInput, type Harness } from './support/harness.js';
+import { armWhenCreated } from './support/faults.js';
+import { eventually, expectedEventKeys, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 const SECRET_TOKEN = 'arkor-secret-token-3f9a1c';
 const DATASET_SECRET = 'blob-secret-7d2e4b';
@@ -15,7 +16,10 @@ describe('how runs end', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness({ token: SECRET_TOKEN });
-    await h.startWorker({ env: { ...process.env, TEST_DATASET_TOKEN: DATASET_SECRET } });
+    await h.startWorker({
+      env: { ...process.env, TEST_DATASET_TOKEN: DATASET_SECRET },
+      stream: { blockedRetryMs: 1_000, checkJobAfterMs: 1_000 },
+    });
   });
   after(async () => h?.close());
 
@@ -40,14 +44,54 @@ describe('how runs end', () => {
     assert.equal(error.cause.type, 'TrainingFailed');
   });
 
-  it('a 401 on the stream fails the run at once with a clear error', async () => {
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'unauthorised-stream' }, { streamConnections: [{ kind: 'status', status: 401 }] });
+  it('a 401 on the stream blocks the run visibly; it resumes once Arkor serves it again', async () => {
+    const unauthorised = { kind: 'status', status: 401 } as const;
+    h.emulator.setBehaviour({ kind: 'nameContains', text: 'unauthorised-stream' }, { streamConnections: [unauthorised, unauthorised] });
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'unauthorised-stream' } }));
+    const blocked = await eventually(async () => (await h.service.status(workflowId)).blocked, 30_000, 'the run to show blocked');
+    assert.match(blocked.reason, /Arkor answered 401/);
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'completed', result.reason);
+    assert.equal(result.status.blocked, undefined, 'no longer blocked');
+    const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
+    assert.equal(job?.streamOpens.length, 3, 'two refused opens, then a healthy one');
+    assert.deepEqual(h.recordsOf(result.jobId!).map((r) => r.key), expectedEventKeys(result.jobId!, { maxSteps: 30, evalSteps: 10, saveSteps: 10 }));
+  });
+
+  it('a blocked run can still be stopped, which cancels the job', async () => {
+    const unauthorised = { kind: 'status', status: 403 } as const;
+    h.emulator.setBehaviour({ kind: 'nameContains', text: 'forbidden-stream' }, { streamConnections: Array.from({ length: 20 }, () => unauthorised) });
+    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'forbidden-stream', maxSteps: 2000 } }));
+    await eventually(async () => (await h.service.status(workflowId)).blocked, 30_000, 'the run to show blocked');
+    await h.service.stop(workflowId, 'blocked for too long');
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'stopped', result.reason);
+    const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
+    assert.equal(job?.status, 'cancelled');
+  });
+
+  it('a job deleted before its first event fails the run within the check interval, calling onFailed', async () => {
+    h.emulator.setBehaviour({ kind: 'nameContains', text: 'deleted-early' }, { notVisibleForOpens: 10_000 });
+    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'deleted-early' } }));
+    const jobId = await armWhenCreated(h, 'deleted-early', (id) => [{ method: 'GET', path: `/v1/jobs/${id}`, status: 404 }]);
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
-    assert.match(result.reason ?? '', /401/);
+    assert.match(result.reason ?? '', /no longer exists/);
+    const callbacks = h.recordsOf(jobId).map((r) => r.callback);
+    assert.deepEqual(callbacks, ['onFailed']);
+    // A gone job has nothing to cancel.
+    assert.equal(h.emulator.stats().jobs.find((j) => j.id === jobId)?.cancelsAccepted, 0);
+  });
+
+  it('a permanent stream failure (410) cancels the job and calls onFailed', async () => {
+    h.emulator.setBehaviour({ kind: 'nameContains', text: 'gone-stream' }, { streamConnections: [{ kind: 'status', status: 410 }] });
+    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'gone-stream', maxSteps: 2000 } }));
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'failed');
+    assert.match(result.reason ?? '', /410/);
     const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
-    assert.deepEqual(job?.streamOpens.length, 1, 'a permanent status is not retried');
+    assert.equal(job?.status, 'cancelled', 'the run gave up on the job, so the job was cancelled');
+    assert.deepEqual(h.recordsOf(result.jobId!).map((r) => r.callback), ['onFailed']);
   });
 
   it('a worker with a wrong token fails the run before any job exists', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Precondition } from '../activities/precondition.js';
 import { ArkorPromotedScope } from '../workflows/search-attributes.js';
 import type { TrainingRunInput } from '../workflows/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
@@ -11,7 +12,11 @@ describe('retraining only when something changed', () => {
   before(async () => {
     h = await startHarness();
     await h.startWorker({
-      preconditions: new Map([['datasetRevision', () => ({ revision, detail: `dataset at ${revision}` })]]),
+      preconditions: new Map<string, Precondition>([
+        ['datasetRevision', () => ({ revision, detail: `dataset at ${revision}` })],
+        // Slow enough for a stop to arrive before the submit.
+        ['slowRevision', async () => (await new Promise((resolve) => setTimeout(resolve, 2_000)), { revision: 'slow' })],
+      ]),
     });
   });
   after(async () => h?.close());
@@ -77,5 +82,18 @@ describe('retraining only when something changed', () => {
     assert.equal(result.outcome, 'failed');
     assert.match(result.reason ?? '', /precondition\.check: the worker has no precondition "nope"/);
     assert.equal(h.emulator.stats().jobs.length, jobsBefore);
+  });
+
+  it('a stop before the submit ends the run stopped, and no job is created', async () => {
+    const jobsBefore = h.emulator.stats().jobs.length;
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'stop-before-submit', maxSteps: 5 }, precondition: { check: 'slowRevision' } }),
+    );
+    await h.service.stop(workflowId, 'changed my mind');
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'stopped');
+    assert.equal(result.stop?.reason, 'changed my mind');
+    assert.equal(result.jobId, undefined);
+    assert.equal(h.emulator.stats().jobs.length, jobsBefore, 'no job was created');
   });
 });

@@ -176,6 +176,19 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     assert.equal(timedOutResult.status.approval?.state, 'timed-out');
     assert.equal(timedOutResult.status.promotion?.skipped, 'no approval within 1s');
     assert.equal(await deploymentBySlug('silent-bot'), undefined);
+
+    // A stop while the run waits is a rejection: trained, not promoted, the run ends stopped.
+    const stopped = await h.service.start(approvalRun('stop-approval', '1m'));
+    await waitForApproval(stopped.workflowId);
+    await h.service.stop(stopped.workflowId, 'not now');
+    const stoppedResult = await h.service.outcome(stopped.workflowId);
+    assert.equal(stoppedResult.outcome, 'stopped');
+    assert.equal(stoppedResult.stop?.reason, 'not now');
+    assert.equal(stoppedResult.status.promotion?.skipped, 'stopped: not now');
+    assert.equal(await deploymentBySlug('stop-approval-bot'), undefined);
+    const job = h.emulator.stats().jobs.find((j) => j.id === stoppedResult.jobId);
+    assert.equal(job?.status, 'completed', 'the training itself had completed');
+    assert.equal(h.recordsOf(stoppedResult.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
   });
 
   it('rolls back to the previous target when verification fails', async () => {

@@ -38,6 +38,12 @@ const workerEnvSchema = z.object({
   ARKOR_MAX_BACKLOG: count.default(2000),
   /** A pause on the backlog longer than this closes the stream; it is read again later. */
   ARKOR_READ_AGAIN_AFTER_PAUSE_MS: ms.default(30_000),
+  /** A stream failing this long in a row reads the job: a deleted job fails the run. */
+  ARKOR_STREAM_CHECK_JOB_AFTER_MS: ms.default(60_000),
+  /** No event and no sign of the job for this long: the stream gives up. */
+  ARKOR_STREAM_PROGRESS_BUDGET_MS: ms.default(30 * 60_000),
+  /** First wait before a blocked stream (401/403/426) tries again; doubles up to 10 minutes. */
+  ARKOR_STREAM_BLOCKED_RETRY_MS: ms.default(30_000),
   /** How long activities get to finish on SIGINT/SIGTERM before they are cancelled. */
   ARKOR_SHUTDOWN_GRACE_MS: ms.default(10_000),
   /** Serve Prometheus metrics on this port (all interfaces). Off by default. */

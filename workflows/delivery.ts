@@ -36,6 +36,8 @@ export interface Delivery {
    * backlog is at or above it. Sent so that the run's status can show the pause.
    */
   maxBacklog?: number;
+  /** Arkor refuses the reader (a rejected token or client version): why; `null` when that is over. */
+  blocked?: string | null;
 }
 
 /** What the workflow answers to a delivery (and to the `arkor.delivery` query). */
@@ -84,4 +86,5 @@ export const deliverySchema = z.object({
   after: positionSchema,
   events: z.array(runEventSchema),
   maxBacklog: z.number().int().positive().optional(),
+  blocked: z.string().max(2000).nullable().optional(),
 });

@@ -16,7 +16,15 @@ import { failureMessage } from './result.js';
 import { ArkorPromotedScope } from './search-attributes.js';
 import type { ApprovalDecision } from './messages.js';
 import { evaluateCheckpoint } from './rules.js';
-import { recordCheckpointScore, recordCallbackError, RunPhase, type ApprovalInfo, type PromotionInfo, type RunStatus } from './status.js';
+import {
+  recordCheckpointScore,
+  recordCallbackError,
+  RunPhase,
+  type ApprovalInfo,
+  type PromotionInfo,
+  type RunStatus,
+  type StopInfo,
+} from './status.js';
 
 const DEFAULT_VERIFY_PROMPT: GoldenPrompt = {
   name: 'verify',
@@ -30,6 +38,8 @@ export interface RunState {
   status(): RunStatus;
   update(change: (status: RunStatus) => RunStatus): void;
   setPhase(phase: RunStatus['phase']): void;
+  /** A stop that evaluation honours: it skips the promotion. */
+  stopRequested(): StopInfo | undefined;
 }
 
 export class EvaluationFlow {
@@ -82,6 +92,7 @@ export class EvaluationFlow {
       final = await this.score({ kind: 'final', jobId });
       if (final) this.state.update((status) => ({ ...status, finalScore: final }));
     }
+    if (this.skippedByStop()) return;
     if (gate) {
       const decision = await this.decideGate(final);
       this.state.update((status) => ({ ...status, gate: decision }));
@@ -92,6 +103,7 @@ export class EvaluationFlow {
     }
     if (!promotion) return;
     if (this.input.approval && !(await this.awaitApproval())) return;
+    if (this.skippedByStop()) return;
     try {
       await this.promote(jobId);
     } catch (error) {
@@ -176,7 +188,9 @@ export class EvaluationFlow {
     if (timeout === undefined) return true;
     this.state.setPhase(RunPhase.AwaitingApproval);
     this.state.update((status) => ({ ...status, approval: { state: 'waiting' } }));
-    const decided = await condition(() => this.approvalDecision !== undefined, durationToMs(timeout));
+    const decided = await condition(() => this.approvalDecision !== undefined || this.state.stopRequested() !== undefined, durationToMs(timeout));
+    // A stop while waiting is a rejection.
+    if (this.approvalDecision === undefined && this.skippedByStop()) return false;
     if (!decided) {
       this.state.update((status) => ({ ...status, approval: { state: 'timed-out', at: new Date().toISOString() } }));
       this.skipPromotion(`no approval within ${timeout}`);
@@ -186,6 +200,14 @@ export class EvaluationFlow {
       this.skipPromotion(`rejected${this.approvalDecision?.reason ? `: ${this.approvalDecision.reason}` : ''}`);
       return false;
     }
+    return true;
+  }
+
+  /** True (and the promotion skipped) when a stop is pending. */
+  private skippedByStop(): boolean {
+    const stop = this.state.stopRequested();
+    if (!stop) return false;
+    this.skipPromotion(`stopped: ${stop.reason}`);
     return true;
   }
 

@@ -2,7 +2,7 @@
  * Notifications go out as child workflows that the run abandons: each retries on its own
  * schedule, so a receiver that is down never fails or delays the run's outcome.
  */
-import { ParentClosePolicy, log, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, isCancellation, log, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import type { NotificationInput } from './evaluation.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT, type NotificationEvent, type ValidTrainingRunInput } from './input.js';
@@ -44,7 +44,9 @@ export async function sendNotification(
         args: [{ channel, event, idempotencyKey: childId, ...content, ...(input.heartbeatTimeout ? { heartbeatTimeout: input.heartbeatTimeout } : {}) }],
       });
     } catch (error) {
-      // A notification is never worth failing the run for.
+      // A cancelled workflow must stay cancelled; short of that, a notification is never worth
+      // failing the run for.
+      if (isCancellation(error)) throw error;
       log.warn('Could not start a notification', { channel, event, error: error instanceof Error ? error.message : String(error) });
     }
   }

@@ -118,6 +118,11 @@ export interface RunStatus {
    * setting), and since when the activity has paused reading because the backlog reached it.
    */
   backlog?: { events: number; limit?: number; pausedSince?: string };
+  /**
+   * Arkor refuses to serve the run's stream (401, 403, 426: a rotated token, a client too old):
+   * why, and since when. The stream retries slowly; a redeploy that fixes it resumes the run.
+   */
+  blocked?: { reason: string; since: string };
   stop?: StopInfo;
   error?: string;
   /** Id of the last event the workflow has durably received: where a resumed stream starts. */

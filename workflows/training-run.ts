@@ -145,6 +145,11 @@ class TrainingRun {
    * that turns out moot dispatches them). Runs started earlier keep their recorded behaviour.
    */
   private readonly keepsEventsWhileStopping = patched('keep-events-while-stopping');
+  /**
+   * Runs started on this version honour a stop in every phase: before submit (no job is
+   * created), and during evaluation or approval (the promotion is skipped).
+   */
+  private readonly stopsInEveryPhase = patched('stop-in-every-phase');
   /** The stream returned the job's end, or a cancel found the job already over. */
   private trainingOver = false;
   private deliveriesThisRun = 0;
@@ -220,6 +225,7 @@ class TrainingRun {
       status: () => this.status,
       update: (change) => void (this.status = change(this.status)),
       setPhase: (phase) => this.setPhase(phase),
+      stopRequested: () => (this.stopsInEveryPhase ? this.stopRequest : undefined),
     });
 
     setHandler(statusQuery, () => this.status);
@@ -290,6 +296,7 @@ class TrainingRun {
   private deliver(delivery: Delivery): DeliveryAck {
     this.deliveriesThisRun++;
     if (delivery.maxBacklog !== undefined) this.maxBacklog = delivery.maxBacklog;
+    if (delivery.blocked !== undefined) this.setBlocked(delivery.blocked);
     this.receive(continuationOf(this.position, delivery) ?? []);
     return this.ack();
   }
@@ -318,6 +325,16 @@ class TrainingRun {
     this.refreshBacklog();
   }
 
+  private setBlocked(reason: string | null): void {
+    const { blocked: _wasBlocked, ...rest } = this.status;
+    if (reason === null) {
+      this.status = rest;
+      return;
+    }
+    log.warn('The run is blocked: Arkor refuses its stream', { reason });
+    this.status = { ...rest, blocked: { reason, since: this.status.blocked?.since ?? new Date().toISOString() } };
+  }
+
   private ack(): DeliveryAck {
     return { position: this.position, backlog: this.queue.length };
   }
@@ -335,9 +352,11 @@ class TrainingRun {
   }
 
   private requestStop(cause: StopCause, reason: string): void {
-    // Once training is over a stop is moot; the rules would otherwise ask again on every event
-    // still to dispatch.
-    if (this.keepsEventsWhileStopping && this.trainingOver) return;
+    // Once training is over a stop is moot (the rules would otherwise ask again on every event
+    // still to dispatch), except a person's stop during evaluation or approval: it skips the
+    // promotion. A promotion under way finishes (or rolls back): never half.
+    const evaluating = this.status.phase === RunPhase.Evaluating || this.status.phase === RunPhase.AwaitingApproval;
+    if (this.keepsEventsWhileStopping && this.trainingOver && !(this.stopsInEveryPhase && cause === 'signal' && evaluating)) return;
     this.stopRequest ??= this.stopInfo(cause, reason);
   }
 
@@ -354,6 +373,8 @@ class TrainingRun {
         if (skipped) return skipped;
       }
       await this.backend.preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
+      // A stop before the job exists ends the run here: no GPU job to start and then cancel.
+      if (this.stopRequest && this.stopsInEveryPhase) return this.stoppedBeforeSubmit(this.stopRequest);
       // Not cancellable: a cancel that abandoned a create in flight could leave an untracked
       // job. Once the job exists, a pending cancellation is honoured by cancelling it.
       ({ job } = await CancellationScope.nonCancellable(() =>
@@ -379,6 +400,13 @@ class TrainingRun {
     upsertSearchAttributes([{ key: ArkorJobId, value: job.id }]);
     this.setPhase(RunPhase.Queued);
     return undefined;
+  }
+
+  private async stoppedBeforeSubmit(request: StopInfo): Promise<RunResult> {
+    this.status = { ...this.status, stop: request };
+    this.setPhase(RunPhase.Stopped);
+    await this.notify('stopped', '', `Training stopped before it started: ${this.input.trainer.name}`, [`${request.reason} (${request.cause})`]);
+    return this.result(RunOutcome.Stopped, request.reason);
   }
 
   private async checkPrecondition(check: string): Promise<RunResult | undefined> {
@@ -438,7 +466,7 @@ class TrainingRun {
       if (!continueNow) {
         const outcome = stream.outcome();
         if (outcome) return this.finish(outcome);
-        if (stream.settled()) throw this.streamFailure(stream.error());
+        if (stream.settled()) throw await this.streamFailure(stream.error());
         continue;
       }
       // Stop the stream first, so that no signal is still on its way when this run ends.
@@ -623,6 +651,14 @@ class TrainingRun {
       this.patchJob({ status: 'completed', completedAt: timestamp });
       await this.runCallback('onCompleted', { artifacts, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
       await this.finishEvaluation(artifacts);
+      const stopped = this.stopsInEveryPhase ? this.stopRequest : undefined;
+      if (stopped) {
+        // A person stopped the run during evaluation or approval: trained, deliberately not promoted.
+        this.status = { ...this.status, stop: stopped };
+        this.setPhase(RunPhase.Stopped);
+        await this.notify('stopped', '', `Promotion stopped: ${this.input.trainer.name}`, [stopped.reason]);
+        return this.result(RunOutcome.Stopped, stopped.reason, artifacts);
+      }
       this.setPhase(RunPhase.Completed);
       await this.notify('completed', '', `Training completed: ${this.input.trainer.name}`, completionLines(this.status));
       return this.result(RunOutcome.Completed, undefined, artifacts);
@@ -656,8 +692,17 @@ class TrainingRun {
     });
   }
 
-  private streamFailure(error: unknown): ApplicationFailure {
+  private async streamFailure(error: unknown): Promise<ApplicationFailure> {
     const message = `Following the job's events failed: ${failureMessage(error)}`;
+    if (!isCancellation(error) && patched('stream-failure-cancels-job')) {
+      // The run gives up on the job, so the job must not train on unwatched (a deleted one has
+      // nothing left to cancel); and the training failed as far as the user's callbacks can tell.
+      if (failureStatus(error) !== 404) await this.cancelBackendJob(message);
+      this.setPhase(RunPhase.Failed);
+      this.status = { ...this.status, error: message };
+      await this.runCallback('onFailed', { error: message }, []);
+      await this.notify('failed', '', `Run failed: ${this.input.trainer.name}`, [message]);
+    }
     this.setPhase(RunPhase.Failed);
     this.status = { ...this.status, error: message };
     return ApplicationFailure.create({
@@ -716,7 +761,7 @@ class TrainingRun {
     return sendNotification(this.input, event, key, {
       title,
       lines,
-      data: { workflowId: this.info.workflowId, jobId: this.job?.id, phase: this.status.phase, step: this.status.step, status: this.status },
+      data: { workflowId: this.info.workflowId, jobId: this.job?.id, phase: this.status.phase, step: this.status.step, status: statusSummary(this.status) },
     });
   }
 
@@ -777,6 +822,41 @@ class TrainingRun {
       status: this.status,
     };
   }
+}
+
+/** The Arkor status an activity failure carries in its details (see `rethrowArkorError`). */
+function failureStatus(error: unknown): number | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (!(cause instanceof ApplicationFailure)) return undefined;
+  const status = (cause.details?.[0] as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * What a notification carries of the status: the headline figures, not the curve, the cursor or
+ * the callback errors' event ids (a notification child's input would otherwise grow with them).
+ */
+function statusSummary(status: RunStatus): Partial<RunStatus> {
+  const { phase, name, model, step, maxSteps, latestLoss, bestLoss, bestEvalLoss, bestCheckpoint, baseScore, gate, approval, promotion, stop, error, runNumber } = status;
+  return {
+    phase,
+    name,
+    model,
+    step,
+    ...(maxSteps === undefined ? {} : { maxSteps }),
+    latestLoss,
+    bestLoss,
+    bestEvalLoss,
+    ...(bestCheckpoint ? { bestCheckpoint } : {}),
+    ...(baseScore === undefined ? {} : { baseScore }),
+    ...(status.finalScore ? { finalScore: status.finalScore } : {}),
+    ...(gate ? { gate } : {}),
+    ...(approval ? { approval } : {}),
+    ...(promotion ? { promotion } : {}),
+    ...(stop ? { stop } : {}),
+    ...(error === undefined ? {} : { error }),
+    runNumber,
+  };
 }
 
 /** The lines of the `completed` notification: scores, gate and promotion. */
