@@ -11,7 +11,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
-import { approvalUpdate, statusQuery, stopSignal, type ApprovalDecision } from '../workflows/messages.js';
+import { approvalUpdate, statusQuery, stopUpdate, type ApprovalDecision, type StopAnswer } from '../workflows/messages.js';
 import type { ApprovalInfo } from '../workflows/status.js';
 import { RunOutcome, type RunResult } from '../workflows/result.js';
 import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
@@ -88,9 +88,13 @@ export class TrainingService {
     return this.handle(workflowId).query(statusQuery);
   }
 
-  /** Stops the run early: the backend job is cancelled and the run ends `stopped`. */
-  stop(workflowId: string, reason: string): Promise<void> {
-    return this.handle(workflowId).signal(stopSignal, { reason });
+  /**
+   * Stops the run early: the backend job is cancelled and the run ends `stopped` (during
+   * evaluation or approval: not promoted). Answers what the stop did (`moot` once training is
+   * over). A closed run rejects it.
+   */
+  stop(workflowId: string, reason: string): Promise<StopAnswer> {
+    return this.handle(workflowId).executeUpdate(stopUpdate, { args: [{ reason }] });
   }
 
   /**

@@ -115,7 +115,7 @@ describe('runCli', () => {
     const service = {
       stop: (id: string, reason: string) => {
         assert.deepEqual([id, reason], ['w', 'why']);
-        return Promise.resolve();
+        return Promise.resolve({ effect: 'stopping', phase: 'running' });
       },
     } as unknown as RunService;
     const connect: ServiceConnector = (taskQueue) => {
@@ -126,6 +126,6 @@ describe('runCli', () => {
     assert.equal(await runCli(['stop', 'w', '--reason', 'why'], { io: run.io, connect, env: { TEMPORAL_TASK_QUEUE: 'from-env' } }), 0);
     assert.equal(queue, 'from-env');
     assert.equal(closed, true);
-    assert.deepEqual(run.out, ['stop requested for run w: why\n']);
+    assert.deepEqual(run.out, ['stop requested for run w: why\nstopping: the backend job is being cancelled (phase running)\n']);
   });
 });

@@ -16,6 +16,12 @@ describe('retraining only when something changed', () => {
         ['datasetRevision', () => ({ revision, detail: `dataset at ${revision}` })],
         // Slow enough for a stop to arrive before the submit.
         ['slowRevision', async () => (await new Promise((resolve) => setTimeout(resolve, 2_000)), { revision: 'slow' })],
+        [
+          'broken',
+          () => {
+            throw new Error('the dataset registry is down');
+          },
+        ],
       ]),
     });
   });
@@ -95,5 +101,14 @@ describe('retraining only when something changed', () => {
     assert.equal(result.stop?.reason, 'changed my mind');
     assert.equal(result.jobId, undefined);
     assert.equal(h.emulator.stats().jobs.length, jobsBefore, 'no job was created');
+  });
+
+  it('a precondition that keeps throwing fails the run after its retries, before any job exists', async () => {
+    const jobsBefore = h.emulator.stats().jobs.length;
+    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'broken-precondition', maxSteps: 5 }, precondition: { check: 'broken' } }));
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'failed');
+    assert.match(result.reason ?? '', /the dataset registry is down/);
+    assert.equal(h.emulator.stats().jobs.length, jobsBefore);
   });
 });

@@ -180,7 +180,7 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     // A stop while the run waits is a rejection: trained, not promoted, the run ends stopped.
     const stopped = await h.service.start(approvalRun('stop-approval', '1m'));
     await waitForApproval(stopped.workflowId);
-    await h.service.stop(stopped.workflowId, 'not now');
+    assert.deepEqual(await h.service.stop(stopped.workflowId, 'not now'), { effect: 'skips-promotion', phase: 'awaiting-approval' });
     const stoppedResult = await h.service.outcome(stopped.workflowId);
     assert.equal(stoppedResult.outcome, 'stopped');
     assert.equal(stoppedResult.stop?.reason, 'not now');

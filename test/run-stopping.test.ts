@@ -123,9 +123,32 @@ describe('stopping a run early', () => {
   it('stops on the stop signal', async () => {
     const { workflowId } = await h.service.start(longRun('stop-signal'));
     await untilTraining(workflowId);
-    await h.service.stop(workflowId, 'operator: loss looks fine, ship it');
+    const answer = await h.service.stop(workflowId, 'operator: loss looks fine, ship it');
+    assert.deepEqual(answer, { effect: 'stopping', phase: 'running' });
+    assert.equal((await h.service.stop(workflowId, 'again')).effect, 'already-stopping');
     const result = await h.service.outcome(workflowId);
     assertStopped(result, 'stopped', 'signal', /^operator: loss looks fine, ship it$/);
+  });
+
+  it('a stop while the job is queued cancels it before it trains', async () => {
+    h.emulator.setBehaviour({ kind: 'nameContains', text: 'stop-queued' }, { queueMs: 60_000 });
+    const { workflowId } = await h.service.start(longRun('stop-queued'));
+    await eventually(async () => ((await h.service.status(workflowId)).phase === 'queued' ? true : undefined), 30_000, 'queued');
+    assert.deepEqual(await h.service.stop(workflowId, 'not needed'), { effect: 'stopping', phase: 'queued' });
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'stopped');
+    const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
+    assert.equal(job?.status, 'cancelled');
+    assert.equal(job?.step, 0, 'it never trained');
+    assert.deepEqual(h.recordsOf(result.jobId!), [], 'no callback ran');
+  });
+
+  it('stops on the stop signal too (the form the Web UI sends)', async () => {
+    const { workflowId } = await h.service.start(longRun('stop-by-signal'));
+    await untilTraining(workflowId);
+    await h.temporal.client.workflow.getHandle(workflowId).signal('stop', { reason: 'from the Web UI' });
+    const result = await h.service.outcome(workflowId);
+    assertStopped(result, 'stopped', 'signal', /^from the Web UI$/);
   });
 
   it('cancelling the workflow cancels the job and ends the run cancelled', async () => {
@@ -149,8 +172,9 @@ describe('stopping a run early', () => {
       30_000,
       'the training to be over',
     );
-    // Resolving proves the workflow was still open (a closed one rejects the signal, see below).
-    await h.service.stop(workflowId, 'too late');
+    // Resolving proves the workflow was still open (a closed one rejects the stop, see below).
+    const answer = await h.service.stop(workflowId, 'too late');
+    assert.ok(answer.effect === 'moot' || answer.effect === 'stopping', answer.effect);
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
     assert.equal(result.stop, undefined);

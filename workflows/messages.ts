@@ -30,6 +30,28 @@ export const stopSignal = defineSignal<[{ reason: string }]>('stop');
 /** The `stop` signal's payload, as the workflow checks it (the Web UI and CLI send anything). */
 export const stopRequestSchema = z.object({ reason: z.string().min(1).max(1000) });
 
+/** What a stop does to the run, as the `requestStop` update answers. */
+export const StopEffect = {
+  /** The backend job is being cancelled; the run ends `stopped`. */
+  Stopping: 'stopping',
+  /** A stop was already under way; this one changes nothing. */
+  AlreadyStopping: 'already-stopping',
+  /** Training is over: the run is evaluating or waiting for approval, and will not promote. */
+  SkipsPromotion: 'skips-promotion',
+  /** Too late to change anything: training is over (or a promotion is under way, which finishes). */
+  Moot: 'moot',
+} as const;
+export type StopEffect = (typeof StopEffect)[keyof typeof StopEffect];
+
+export interface StopAnswer {
+  effect: StopEffect;
+  /** The run's phase when the stop arrived. */
+  phase: RunStatus['phase'];
+}
+
+/** Stop the run early, and learn what that did. The `stop` signal is the same without an answer. */
+export const stopUpdate = defineUpdate<StopAnswer, [{ reason: string }]>('requestStop');
+
 /** The live state of the run; answered from workflow state, never from the backend. */
 export const statusQuery = defineQuery<RunStatus>('status');
 

@@ -57,8 +57,11 @@ import {
   deliveryQuery,
   eventsSignal,
   statusQuery,
+  StopEffect,
+  type StopAnswer,
   stopRequestSchema,
   stopSignal,
+  stopUpdate,
 } from './messages.js';
 import { EvaluationFlow } from './evaluation-flow.js';
 import { sendNotification } from './notifications.js';
@@ -72,15 +75,25 @@ import { streamTaskQueue } from './task-queues.js';
 /** The backend-facing activities of a run, with its heartbeat timeout. */
 function backendActivities(input: ValidTrainingRunInput) {
   const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
-  const { preflight, submitJob, checkPrecondition } = proxyActivities<MainActivities>({
+  // Bounded, so that a backend outage fails the run visibly instead of leaving it submitting.
+  const { preflight, submitJob } = proxyActivities<MainActivities>({
     startToCloseTimeout: '2m',
+    scheduleToCloseTimeout: '30m',
     heartbeatTimeout,
     retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
   });
-  // No attempt limit: a backend job left running costs GPU hours, so the cancel is retried until
-  // the backend confirms it or reports the job already terminal.
+  // The user's code: retried like a callback (a precondition that keeps throwing fails the run).
+  const { checkPrecondition } = proxyActivities<MainActivities>({
+    startToCloseTimeout: '2m',
+    heartbeatTimeout,
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
+  });
+  // A backend job left running costs GPU hours, so the cancel is retried for an hour until the
+  // backend confirms it, reports the job already terminal or gone; a permanent refusal, or an
+  // hour of failures, ends the retries with the error in the run's status.
   const { cancelJob } = proxyActivities<MainActivities>({
     startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: '1h',
     heartbeatTimeout,
     retry: { initialInterval: '1s', maximumInterval: '1m' },
   });
@@ -249,6 +262,12 @@ class TrainingRun {
       if (parsed.success) this.requestStop('signal', parsed.data.reason);
       else log.warn('Dropping a malformed stop signal: it needs { reason: string }', { error: parsed.error.message });
     });
+    setHandler(stopUpdate, ({ reason }) => this.answerStop(reason), {
+      validator: (request) => {
+        const parsed = stopRequestSchema.safeParse(request);
+        if (!parsed.success) throw new Error(`Malformed stop: it needs { reason: string }: ${parsed.error.message}`);
+      },
+    });
   }
 
   async execute(): Promise<RunResult> {
@@ -349,6 +368,17 @@ class TrainingRun {
       ...this.status,
       backlog: { events, ...(limit === undefined ? {} : { limit }), ...(pausedSince === undefined ? {} : { pausedSince }) },
     };
+  }
+
+  /** A person's stop, answered with what it does. */
+  private answerStop(reason: string): StopAnswer {
+    const phase = this.status.phase;
+    const before = this.stopRequest;
+    this.requestStop('signal', reason);
+    if (before) return { effect: StopEffect.AlreadyStopping, phase };
+    if (!this.stopRequest) return { effect: StopEffect.Moot, phase };
+    const evaluating = phase === RunPhase.Evaluating || phase === RunPhase.AwaitingApproval;
+    return { effect: evaluating ? StopEffect.SkipsPromotion : StopEffect.Stopping, phase };
   }
 
   private requestStop(cause: StopCause, reason: string): void {
