@@ -1,5 +1,6 @@
 /**
- * History cost: history events and bytes per 1,000 log events and per checkpoint, when
+ * History cost: history events and bytes per 1,000 log events and per checkpoint (plain, and in
+ * a configured run that smoke-tests every checkpoint, gates and notifies), when
  * continue-as-new happens, and whether a long run keeps every run's history under the server's
  * warning limit (10,240 events). Histories are read by following each workflow id's
  * continue-as-new chain.
@@ -8,7 +9,9 @@
  * checkpoint every `--save-steps`; per checkpoint = (B − A) / checkpoints. Phase 2 (slow stream,
  * batches cut by time): run C at `--slow-rate` events/s, which is how most real trainings log.
  */
-import { startEmulator } from '../emulator/index.js';
+import { DEMO_QUESTIONS, startEmulator } from '../emulator/index.js';
+import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
+import type { TrainingRunInput } from '../workflows/input.js';
 import { parseArgs } from './support/args.js';
 import { historyChain, type RunHistory } from './support/history-chain.js';
 import { printTable, writeJson, type Cell } from './support/report.js';
@@ -35,8 +38,24 @@ interface Measured {
   step: number;
 }
 
-async function measure(rig: BenchRig, label: string, plan: BenchPlan, arkor: ArkorClient, eventsRate: number): Promise<Measured> {
-  const started = await rig.h.service.start(benchInput(`bench-history-${label}`, plan, afterSignals === undefined ? {} : { continueAsNew: { afterSignals } }));
+/** Run D's extras: a smoke test of every checkpoint (and the final adapter), a gate, notifications. */
+const configured: Omit<Partial<TrainingRunInput>, 'trainer'> = {
+  smokeTest: { prompts: DEMO_QUESTIONS.slice(0, 2).map((q) => ({ name: q.prompt.slice(0, 20), messages: [{ role: 'user' as const, content: q.prompt }], expect: { contains: q.answer } })) },
+  gate: { minScore: 0 },
+  notifications: { channels: ['bench-hook'] },
+};
+
+async function measure(
+  rig: BenchRig,
+  label: string,
+  plan: BenchPlan,
+  arkor: ArkorClient,
+  eventsRate: number,
+  extra: Omit<Partial<TrainingRunInput>, 'trainer'> = {},
+): Promise<Measured> {
+  const started = await rig.h.service.start(
+    benchInput(`bench-history-${label}`, plan, { ...extra, ...(afterSignals === undefined ? {} : { continueAsNew: { afterSignals } }) }),
+  );
   const result = await rig.h.service.outcome(started.workflowId);
   if (result.outcome !== 'completed') throw new Error(`run ${label} ended ${result.outcome}: ${result.reason ?? ''}`);
   const runs = await historyChain(rig.h.temporal.client, started.workflowId, started.firstExecutionRunId ?? '');
@@ -57,13 +76,16 @@ const total = (m: Measured, key: 'events' | 'bytes' | 'signals'): number => m.ru
 const rig = await startBenchRig({ stepMs: 1000 / rate });
 const measured: Measured[] = [];
 try {
-  const worker = await rig.startWorker({ stream });
-  const [a, b] = await Promise.all([
+  const hook = await startWebhookReceiver();
+  const worker = await rig.startWorker({ stream, notificationChannels: new Map([['bench-hook', { kind: 'webhook', url: hook.url }]]) });
+  const [a, b, d] = await Promise.all([
     measure(rig, 'A-logs', { maxSteps: steps }, rig.h.arkor, rate),
     measure(rig, 'B-logs+checkpoints', { maxSteps: steps, saveSteps }, rig.h.arkor, rate),
+    measure(rig, 'D-configured', { maxSteps: steps, saveSteps }, rig.h.arkor, rate, configured),
   ]);
-  measured.push(a, b);
+  measured.push(a, b, d);
   await worker.stop();
+  await hook.close();
 
   const slowEmulator = await startEmulator({ stepMs: 1000 / slowRate, pingIntervalMs: 5_000 });
   const slowClient = rig.clientFor(slowEmulator);
@@ -100,9 +122,16 @@ const chainRows: Array<Record<string, Cell>> = measured.flatMap((m) =>
 printTable('Runs of each workflow id (continue-as-new chain)', chainRows);
 
 let perCheckpoint: { events: number; bytes: number } | undefined;
+let perConfiguredCheckpoint: { events: number; bytes: number } | undefined;
+const d = measured.find((m) => m.label === 'D-configured');
 if (a && b && b.checkpoints > 0) {
   perCheckpoint = { events: (total(b, 'events') - total(a, 'events')) / b.checkpoints, bytes: (total(b, 'bytes') - total(a, 'bytes')) / b.checkpoints };
   console.log(`\nper checkpoint (B − A): ${perCheckpoint.events.toFixed(1)} history events, ${(perCheckpoint.bytes / 1024).toFixed(2)} KiB`);
+}
+if (a && d && d.checkpoints > 0) {
+  // Smoke test per checkpoint, the base model once, the final smoke test and gate, notifications.
+  perConfiguredCheckpoint = { events: (total(d, 'events') - total(a, 'events')) / d.checkpoints, bytes: (total(d, 'bytes') - total(a, 'bytes')) / d.checkpoints };
+  console.log(`per checkpoint, configured (D − A): ${perConfiguredCheckpoint.events.toFixed(1)} history events, ${(perConfiguredCheckpoint.bytes / 1024).toFixed(2)} KiB`);
 }
 const largest = Math.max(...measured.flatMap((m) => m.runs.map((r) => r.events)));
 console.log(`largest single run: ${largest} events (${largest < WARNING_LIMIT ? 'under' : 'OVER'} the ${WARNING_LIMIT}-event warning limit)`);
@@ -110,5 +139,6 @@ writeJson(args.jsonName('history'), args.json, {
   settings: { steps, rate, saveSteps, slowRate, slowSteps, stream, afterSignals },
   measured: measured.map((m) => ({ ...m, events: total(m, 'events'), bytes: total(m, 'bytes'), signals: total(m, 'signals') })),
   perCheckpoint,
+  perConfiguredCheckpoint,
   largestRunEvents: largest,
 });

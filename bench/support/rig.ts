@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
 import { loadCallbackSets } from '../../activities/user-callbacks.js';
 import { fileKeyStore } from '../../activities/key-store.js';
+import type { NotificationChannels } from '../../activities/notification-channels.js';
 import { ArkorClient, followJobEvents } from '../../arkor/index.js';
 import type { Emulator, EmulatorOptions } from '../../emulator/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
@@ -32,6 +33,8 @@ export interface BenchWorkerOptions {
   maxActivities?: number;
   /** The worker's `maxCachedWorkflows`; absent = the SDK default. */
   maxCachedWorkflows?: number;
+  /** Notification channels (name → kind and URL); none by default. In-process workers only. */
+  notificationChannels?: NotificationChannels;
 }
 
 /**
@@ -99,7 +102,7 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
           callbackSets: await loadCallbackSets(timingCallbacksModule),
           env: process.env,
           keyStore: fileKeyStore(h.keyStoreDir),
-          notificationChannels: new Map(),
+          notificationChannels: options.notificationChannels ?? new Map(),
           stream: streamSettings(options),
         },
       });
