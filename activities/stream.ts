@@ -98,7 +98,6 @@ export function createStreamActivities(deps: ActivityDeps) {
           let outcome: StreamOutcome;
           try {
             outcome = await followFrom(deps, input.jobId, delivery, watch, context.cancellationSignal);
-            blockedRetries = 0;
           } catch (error) {
             if (error instanceof ReadAgainFrom) {
               log.info('Reading the stream again from the run’s position', { reason: error.message, cursor: error.position.cursor });
@@ -111,6 +110,8 @@ export function createStreamActivities(deps: ActivityDeps) {
               continue;
             }
             if (error instanceof CloudApiError && BLOCKING_STATUSES.has(error.status)) {
+              // A new episode (the stream was served since the last refusal) starts the backoff over.
+              if (!delivery.blocked) blockedRetries = 0;
               const delayMs = Math.min(deps.stream.blockedRetryMs * 2 ** blockedRetries++, BLOCKED_RETRY_MAX_MS);
               log.warn('The run is blocked: Arkor refuses this worker; retrying later (a redeploy with a new token or client fixes it)', {
                 status: error.status,

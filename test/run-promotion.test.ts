@@ -89,6 +89,11 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     assert.equal(new Set(keys).size, keys.length);
     const completed = receiver.requests.find((r) => (r.body as { event: string }).event === 'completed');
     assert.match(JSON.stringify(completed?.body), /promoted to support-bot/);
+    // A notification carries a summary of the status, not its curve or cursor: every
+    // notification child's input would otherwise grow with the run.
+    const summary = (completed?.body as { data?: { status?: Record<string, unknown> } }).data?.status;
+    assert.equal(summary?.phase, 'completed');
+    for (const bulky of ['lossCurve', 'cursor', 'callbackErrors', 'checkpoints']) assert.ok(!(bulky in (summary ?? {})), bulky);
     assert.ok(slack.requests.every((r) => typeof (r.body as { text?: unknown }).text === 'string'));
 
     // Neither the key plaintext nor a webhook URL is anywhere in the run's history.
@@ -202,6 +207,23 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     assert.equal(result.status.promotion?.rolledBack, true);
     assert.deepEqual(result.status.promotion?.before, previous);
     assert.deepEqual((await deploymentBySlug('rollback-bot'))?.target, previous);
+  });
+
+  it('a stop while the final adapter is evaluated skips the promotion', async () => {
+    const { workflowId } = await h.service.start(evaluatedRun('stop-evaluating', { gate: { minScore: 0.5 }, promotion: { deployment: 'stop-evaluating-bot', create: true } }));
+    // Every chat answers late, so the run sits in its final smoke test.
+    await eventually(async () => ((await h.service.status(workflowId)).phase === 'running' ? true : undefined), 30_000, 'running');
+    h.emulator.addRouteFault({ method: 'POST', path: '/v1/inference/chat', delayMs: 1_500 });
+    try {
+      await eventually(async () => ((await h.service.status(workflowId)).phase === 'evaluating' ? true : undefined), 60_000, 'evaluating');
+      assert.deepEqual(await h.service.stop(workflowId, 'hold the release'), { effect: 'skips-promotion', phase: 'evaluating' });
+      const result = await h.service.outcome(workflowId);
+      assert.equal(result.outcome, 'stopped');
+      assert.equal(result.status.promotion?.skipped, 'stopped: hold the release');
+      assert.equal(await deploymentBySlug('stop-evaluating-bot'), undefined);
+    } finally {
+      h.emulator.clearFaults();
+    }
   });
 
   it('a notification receiver that is down does not fail or delay the run', async () => {
