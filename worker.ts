@@ -1,7 +1,9 @@
 /**
  * The worker process: `npm run worker`. Temporal settings from envconfig, Arkor settings from
  * the environment or the Arkor credentials files, secrets from its own environment, callbacks
- * from ARKOR_CALLBACKS_MODULE. SIGINT/SIGTERM shut it down gracefully (ARKOR_SHUTDOWN_GRACE_MS).
+ * from ARKOR_CALLBACKS_MODULE. SIGTERM, SIGINT (and SIGQUIT, SIGUSR2), once or repeatedly, shut
+ * it down gracefully (worker/shutdown.ts): streams move to other workers at once, running
+ * activities get ARKOR_SHUTDOWN_GRACE_MS, and the process exits.
  */
 import { ArkorClient, resolveArkorConnection } from './arkor/index.js';
 import { loadCallbackSets } from './activities/user-callbacks.js';
@@ -11,14 +13,18 @@ import { loadScorers } from './activities/scorers.js';
 import { loadPreconditions } from './activities/precondition.js';
 import { connectWorker, loadTemporalSettings } from './service/connection.js';
 import { loadWorkerSettings } from './worker/config.js';
-import { installMetricsRuntime } from './worker/metrics.js';
+import { installWorkerRuntime } from './worker/runtime.js';
+import { handleShutdownRequests } from './worker/shutdown.js';
 import { createTrainingWorkers } from './worker/create-worker.js';
 import { streamTaskQueue } from './workflows/task-queues.js';
 
 async function main(): Promise<void> {
   const settings = loadWorkerSettings();
+  // From here on a signal is never lost, nor fatal: during start-up it stops the worker as soon
+  // as it runs.
+  const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS });
   // Before anything creates the default Runtime (the first NativeConnection would).
-  const metricsUrl = installMetricsRuntime(settings);
+  const metricsUrl = installWorkerRuntime(settings);
   const temporal = loadTemporalSettings();
   const arkor = new ArkorClient(await resolveArkorConnection());
   const callbackSets = await loadCallbackSets(settings.ARKOR_CALLBACKS_MODULE);
@@ -63,9 +69,21 @@ async function main(): Promise<void> {
       (metricsUrl ? ` metrics=${metricsUrl}` : ''),
   );
   try {
-    await workers.run();
+    // A stop requested during start-up: nothing to run. Otherwise the workers are marked running
+    // synchronously inside run(), before any later signal can ask them to shut down.
+    if (shutdown.request === undefined) {
+      const done = workers.run();
+      shutdown.onRequest(() => workers.shutdown());
+      await done;
+    }
   } finally {
     await connection.close();
+  }
+  const request = shutdown.request;
+  if (request !== undefined) {
+    console.log(`worker stopped ${Date.now() - request.at} ms after ${request.reason}`);
+    // Whatever a callback module left behind (a timer, a socket) must not keep the process up.
+    process.exit(0);
   }
 }
 

@@ -28,7 +28,10 @@ export interface TrainingWorkerOptions {
    * `max(floor((heapLimit − 200 MiB) × 600 / 1024 MiB), 10)` (≈ 2,300 with a 4 GiB heap).
    */
   maxCachedWorkflows?: number;
-  /** Grace time for activities at shutdown, in ms. Default 10 000. */
+  /**
+   * Grace time for callbacks and other short activities at shutdown, in ms. Default 10 000.
+   * Streams get none: see the stream worker below.
+   */
   shutdownGraceMs?: number;
   /** Payload codecs (encryption); must match the clients'. */
   dataConverter?: DataConverter;
@@ -48,49 +51,72 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   };
-  const workers: Worker[] = [];
+  let main: Worker | undefined;
+  let streams: Worker | undefined;
   if (queues !== 'streams') {
-    workers.push(
-      await Worker.create({
-        ...common,
-        taskQueue: options.taskQueue,
-        workflowBundle: { codePath: await workflowBundlePath() },
-        // A workflow whose worker died waits this long before another worker takes its tasks
-        // (the SDK's default is 10 s): the dominant cost of recovering from a killed worker.
-        stickyQueueScheduleToStartTimeout: '2s',
-        ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
-        activities: createActivities(options.deps),
-        // The stream activity heartbeats its cursor itself; these would otherwise go silent.
-        interceptors: { activity: [keepAliveInterceptor] },
-        maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
-      }),
-    );
+    main = await Worker.create({
+      ...common,
+      taskQueue: options.taskQueue,
+      workflowBundle: { codePath: await workflowBundlePath() },
+      // A workflow whose worker died waits this long before another worker takes its tasks
+      // (the SDK's default is 10 s): the dominant cost of recovering from a killed worker.
+      stickyQueueScheduleToStartTimeout: '2s',
+      ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+      activities: createActivities(options.deps),
+      // The stream activity heartbeats its cursor itself; these would otherwise go silent.
+      interceptors: { activity: [keepAliveInterceptor] },
+      maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
+    });
   }
   if (queues !== 'main') {
-    workers.push(
-      await Worker.create({
-        ...common,
-        taskQueue: streamTaskQueue(options.taskQueue),
-        activities: createStreamQueueActivities(options.deps),
-        maxConcurrentActivityTaskExecutions: options.maxStreams ?? 200,
-        // Heartbeats carry the cursor and bring back cancellation; a short throttle keeps both
-        // fresh (continue-as-new waits for the stream to acknowledge its cancellation).
-        maxHeartbeatThrottleInterval: '2s',
-        defaultHeartbeatThrottleInterval: '2s',
-      }),
-    );
+    streams = await Worker.create({
+      ...common,
+      taskQueue: streamTaskQueue(options.taskQueue),
+      // A stream never finishes within a grace time, and the run is blind while it waits. With
+      // none, shutdown cancels the stream at once (WORKER_SHUTDOWN): its attempt fails and the
+      // retry (1 s) resumes the stream on another worker, instead of after the grace time or,
+      // for a worker killed meanwhile, the heartbeat timeout.
+      shutdownGraceTime: 0,
+      activities: createStreamQueueActivities(options.deps),
+      maxConcurrentActivityTaskExecutions: options.maxStreams ?? 200,
+      // Heartbeats carry the cursor and bring back cancellation; a short throttle keeps both
+      // fresh (continue-as-new waits for the stream to acknowledge its cancellation).
+      maxHeartbeatThrottleInterval: '2s',
+      defaultHeartbeatThrottleInterval: '2s',
+    });
   }
+  const workers = [main, streams].filter((worker) => worker !== undefined);
+  const stop = (worker: Worker | undefined): void => {
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+  };
+  let streamsStopped: Promise<unknown> = Promise.resolve();
   return {
     run: async () => {
+      const running = workers.map((worker) => worker.run());
+      if (streams) streamsStopped = running[workers.indexOf(streams)]?.catch(() => undefined) ?? streamsStopped;
       // One worker failing must stop the others, or the process would half-serve its queues.
       try {
-        await Promise.all(workers.map((worker) => worker.run()));
+        await Promise.all(running);
       } finally {
-        for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+        for (const worker of workers) stop(worker);
       }
     },
     shutdown: () => {
-      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      stop(streams);
+      if (!main || !streams) return stop(main);
+      // The main queue stops once the streams have: a stream signals its run until its attempt
+      // has ended, and the workflow task such a signal schedules, if it reaches this worker's
+      // sticky queue as polling stops, is lost until its 10 s timeout (servers without
+      // `worker_poll_complete_on_shutdown` let a poll cancelled at shutdown take a task).
+      const mainWorker = main;
+      const bound = setTimeout(() => stop(mainWorker), STREAMS_STOP_BOUND_MS);
+      void streamsStopped.then(() => {
+        clearTimeout(bound);
+        stop(mainWorker);
+      });
     },
   };
 }
+
+/** The longest the main queue waits for the stream queue's shutdown (normally tens of ms). */
+const STREAMS_STOP_BOUND_MS = 2_000;

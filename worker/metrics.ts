@@ -1,10 +1,8 @@
 /**
  * Prometheus metrics of the worker process: Temporal's Core SDK metrics (task slots, polls,
- * latencies, activity and workflow counters) served by the Runtime's own exporter. The Runtime
- * can be installed only once and before any connection or worker exists, hence a separate step
- * at the very start of the worker.
+ * latencies, activity and workflow counters) served by the Runtime's own exporter, which
+ * worker/runtime.ts installs.
  */
-import { Runtime } from '@temporalio/worker';
 
 export interface MetricsSettings {
   /** `ARKOR_METRICS_PORT`: serve on all interfaces at this port. */
@@ -28,16 +26,4 @@ export function metricsUrl(bindAddress: string): string {
   // A wildcard address is not somewhere to connect to; loopback reaches it from this host.
   const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
   return `http://${reachable}:${port}/metrics`;
-}
-
-/**
- * Installs the Temporal Runtime with a Prometheus exporter when metrics are configured, and
- * returns the metrics URL; returns undefined (and installs nothing) otherwise. Call it before
- * creating any `NativeConnection` or worker.
- */
-export function installMetricsRuntime(settings: MetricsSettings): string | undefined {
-  const bindAddress = metricsBindAddress(settings);
-  if (bindAddress === undefined) return undefined;
-  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress } } } });
-  return metricsUrl(bindAddress);
 }

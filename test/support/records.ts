@@ -18,8 +18,8 @@ export interface CallbackRecord {
 
 export function readRecords(file: string): CallbackRecord[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as CallbackRecord);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  // What follows the last newline is empty, or a line a worker is writing right now.
+  lines.pop();
+  return lines.filter(Boolean).map((line) => JSON.parse(line) as CallbackRecord);
 }
