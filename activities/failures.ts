@@ -4,22 +4,9 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { CloudApiError, isRetryableStatus } from '../arkor/index.js';
+import { FailureType } from '../workflows/failure-types.js';
 
-/** Failure types the workflow's retry policies and callers match on. */
-export const FailureType = {
-  /** The cloud-api answered a status that retrying will not change. */
-  ArkorRejected: 'ArkorRejected',
-  /** The cloud-api asked us to come back later (429/503 with `Retry-After`); retried after that delay. */
-  ArkorThrottled: 'ArkorThrottled',
-  /** The input is invalid; nothing was submitted. */
-  InvalidInput: 'InvalidInput',
-  /** A user callback threw. */
-  CallbackError: 'CallbackError',
-  /** The job's stream failed and the job could not be read for the stream's progress budget. */
-  StreamGaveUp: 'StreamGaveUp',
-  /** A user callback did not return within its timeout (retried like an error). */
-  CallbackTimeout: 'CallbackTimeout',
-} as const;
+export { FailureType } from '../workflows/failure-types.js';
 
 /** Longest `Retry-After` honoured as the next retry delay; a longer one is cut to this. */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;

@@ -253,6 +253,11 @@ async function followOnce(
         // Everything before the terminal event reaches the workflow before the result does.
         await batcher.flush();
         return { kind: 'terminal', event };
+      default: {
+        // A new event type does not compile until it is handled here.
+        const unhandled: never = item.event;
+        throw new Error(`Unhandled event ${JSON.stringify(unhandled)}`);
+      }
     }
   }
   throw ApplicationFailure.retryable('The event stream ended without a terminal event');

@@ -6,7 +6,7 @@ import { parseTrainingRunInput, InvalidTrainingInputError } from '../workflows/i
 import { RecentIds } from '../workflows/recent-ids.js';
 import { evaluateRules, initialPatience } from '../workflows/rules.js';
 import { appendLossPoint, applyEvent, LOSS_CURVE_POINTS, RunPhase, type RunStatus } from '../workflows/status.js';
-import { callbackActivityOptions } from '../workflows/callback-options.js';
+import { callbackActivityOptions } from '../workflows/activity-options.js';
 
 const baseInput = { trainer: { name: 'n', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'huggingface', name: 'a/b' } } };
 

@@ -11,7 +11,8 @@ import { type ActivityInterfaceFor, condition, isCancellation, log, proxyActivit
 import type { MainActivities } from '../activities/index.js';
 import { durationToMs } from './duration.js';
 import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
+import { deploymentActivityOptions, smokeTestActivityOptions } from './activity-options.js';
+import { promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
 import { failureMessage } from './result.js';
 import { ArkorPromotedScope } from './search-attributes.js';
 import type { ApprovalDecision } from './messages.js';
@@ -51,17 +52,8 @@ export class EvaluationFlow {
     private readonly input: ValidTrainingRunInput,
     private readonly state: RunState,
   ) {
-    const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
-    this.deploymentActivities = proxyActivities<MainActivities>({
-      startToCloseTimeout: '1m',
-      heartbeatTimeout,
-      retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
-    });
-    this.smokeTest = proxyActivities<MainActivities>({
-      startToCloseTimeout: input.smokeTest?.timeout ?? '5m',
-      heartbeatTimeout,
-      retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
-    }).smokeTest;
+    this.deploymentActivities = proxyActivities<MainActivities>(deploymentActivityOptions(input));
+    this.smokeTest = proxyActivities<MainActivities>(smokeTestActivityOptions(input)).smokeTest;
   }
 
   /**

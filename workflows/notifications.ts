@@ -5,16 +5,12 @@
 import { ParentClosePolicy, isCancellation, log, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import type { NotificationInput } from './evaluation.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type NotificationEvent, type ValidTrainingRunInput } from './input.js';
+import { notificationActivityOptions } from './activity-options.js';
+import type { NotificationEvent, ValidTrainingRunInput } from './input.js';
 
 /** Delivers one notification to one channel. */
 export async function notificationDelivery(input: NotificationInput): Promise<void> {
-  const { notify } = proxyActivities<MainActivities>({
-    startToCloseTimeout: '30s',
-    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
-    // About six hours of attempts: long enough to outlast a receiver's outage.
-    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 40, nonRetryableErrorTypes: ['InvalidInput'] },
-  });
+  const { notify } = proxyActivities<MainActivities>(notificationActivityOptions(input));
   await notify(input);
 }
 

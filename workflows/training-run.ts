@@ -4,7 +4,6 @@
  */
 import {
   type ActivityOptions,
-  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -25,7 +24,16 @@ import type { CallbackOutcome } from '../activities/callbacks.js';
 import type { CancelJobResult } from '../activities/cancel.js';
 import type { StreamOutcome } from '../activities/stream.js';
 import type { TrainingJob } from '../arkor/index.js';
-import { callbackActivityOptions, onLogActivityOptions, onLogCallTimeoutMs } from './callback-options.js';
+import {
+  callbackActivityOptions,
+  cancelActivityOptions,
+  MAX_LOGS_PER_CALLBACK,
+  onLogActivityOptions,
+  onLogCallTimeoutMs,
+  preconditionActivityOptions,
+  streamActivityOptions,
+  submitActivityOptions,
+} from './activity-options.js';
 import {
   advancePosition,
   continuationOf,
@@ -41,7 +49,6 @@ import { durationToMs } from './duration.js';
 import { runEventSchema, type RunEvent } from './events.js';
 import {
   type CallbackName,
-  DEFAULT_HEARTBEAT_TIMEOUT,
   InvalidTrainingInputError,
   type NotificationEvent,
   parseTrainingRunInput,
@@ -72,31 +79,11 @@ import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from './search-attr
 import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause, type StopInfo } from './status.js';
 import { streamTaskQueue } from './task-queues.js';
 
-/** The backend-facing activities of a run, with its heartbeat timeout. */
+/** The backend-facing activities of a run. */
 function backendActivities(input: ValidTrainingRunInput) {
-  const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
-  // Bounded, so that a backend outage fails the run visibly instead of leaving it submitting.
-  const { preflight, submitJob } = proxyActivities<MainActivities>({
-    startToCloseTimeout: '2m',
-    scheduleToCloseTimeout: '30m',
-    heartbeatTimeout,
-    retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
-  });
-  // The user's code: retried like a callback (a precondition that keeps throwing fails the run).
-  const { checkPrecondition } = proxyActivities<MainActivities>({
-    startToCloseTimeout: '2m',
-    heartbeatTimeout,
-    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ArkorRejected'] },
-  });
-  // A backend job left running costs GPU hours, so the cancel is retried for an hour until the
-  // backend confirms it, reports the job already terminal or gone; a permanent refusal, or an
-  // hour of failures, ends the retries with the error in the run's status.
-  const { cancelJob } = proxyActivities<MainActivities>({
-    startToCloseTimeout: '1m',
-    scheduleToCloseTimeout: '1h',
-    heartbeatTimeout,
-    retry: { initialInterval: '1s', maximumInterval: '1m' },
-  });
+  const { preflight, submitJob } = proxyActivities<MainActivities>(submitActivityOptions(input));
+  const { checkPrecondition } = proxyActivities<MainActivities>(preconditionActivityOptions(input));
+  const { cancelJob } = proxyActivities<MainActivities>(cancelActivityOptions(input));
   return { preflight, submitJob, checkPrecondition, cancelJob };
 }
 
@@ -105,8 +92,6 @@ function backendActivities(input: ValidTrainingRunInput) {
  * ignores Last-Event-ID). Our own redelivery never relies on it: see `delivery.ts`.
  */
 const RECENT_ID_CAPACITY = 5000;
-/** Log events handed to one onLog activity at most. */
-const MAX_LOGS_PER_CALLBACK = 1000;
 const DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW = 500;
 /** Undispatched events a continued run takes along; more are read from the stream again. */
 const MAX_EVENTS_CARRIED = 500;
@@ -220,19 +205,7 @@ class TrainingRun {
       onFailed: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onFailed')).onFailed,
     } as Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
 
-    this.followJob = proxyActivities<StreamActivities>({
-      taskQueue: streamTaskQueue(this.info.taskQueue),
-      // The stream lasts as long as training; liveness is the heartbeat's job, not this timeout.
-      startToCloseTimeout: '30d',
-      heartbeatTimeout: input.stream?.heartbeatTimeout ?? input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
-      // Continue-as-new must know that no signal is still on its way, so wait for the activity
-      // to acknowledge its cancellation instead of abandoning it.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      // Short and nearly flat: a stream that fails is usually a worker that died, and the run is
-      // blind until a new attempt starts; the attempt count never resets, so a run that lost a
-      // few workers must not wait longer each time. Backend trouble is retried inside the attempt.
-      retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '2s', nonRetryableErrorTypes: ['ArkorRejected', 'InvalidInput'] },
-    }).followJob;
+    this.followJob = proxyActivities<StreamActivities>(streamActivityOptions(input, streamTaskQueue(this.info.taskQueue))).followJob;
 
     this.evaluation = new EvaluationFlow(input, {
       status: () => this.status,
@@ -585,8 +558,11 @@ class TrainingRun {
           score === undefined ? 'not scored' : `score ${score.toFixed(3)}${this.status.baseScore === undefined ? '' : ` (base model ${this.status.baseScore.toFixed(3)})`}`,
         ]);
       } else {
-        // Terminal events are the wait activity's result, never signalled.
-        log.warn('Ignoring an unexpected signalled event', { type: head.payload.type });
+        // Terminal events are the wait activity's result, never delivered; a delivery that
+        // carries one anyway is logged and skipped. A new event type does not compile until it
+        // is handled above.
+        const terminal: Extract<RunEvent['payload'], { type: 'training.completed' | 'training.failed' }> = head.payload;
+        log.warn('Ignoring an unexpected delivered event', { type: terminal.type });
         return;
       }
     }
