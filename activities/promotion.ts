@@ -53,7 +53,7 @@ export const VERIFICATION_KEY_LABEL_PREFIX = 'arkor-temporal verification';
 const DEFAULT_VERIFICATION_KEY_MAX_AGE_MS = 10 * 60_000;
 const DEFAULT_LOST_CREATE_PROBE_DELAYS_MS: readonly number[] = [0, 1_000, 2_000, 4_000];
 
-/** Longest key label the cloud-api accepts (protocol §9.3). */
+/** Longest key label the cloud-api accepts (docs/arkor-protocol.md §9.3). */
 const MAX_KEY_LABEL_CHARS = 80;
 /** A label ending in a run marker; group 1 is the label the run was asked for (maybe shortened). */
 const MARKED_LABEL = /^(.*) \[wf:[0-9a-f]{16}\]$/s;

@@ -213,7 +213,7 @@ export function weightedScore(prompts: readonly PromptScore[], weights: readonly
 }
 
 /**
- * The inference chat body for a golden prompt (protocol §8.1), without `adapter`/`baseModel`:
+ * The inference chat body for a golden prompt (docs/arkor-protocol.md §8.1), without `adapter`/`baseModel`:
  * its messages, `maxTokens` when set, `stream: true` (what the SDK's `infer()` sends, so the
  * streamed path is what gets tested) and, for a `jsonSchema` expectation, a non-strict
  * `json_schema` response format named by the expectation's `name` (default `answer`).

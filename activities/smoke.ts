@@ -61,7 +61,7 @@ function zero(prompt: GoldenPrompt, detail: string): PromptScore {
   return { name: prompt.name, score: 0, sample: '', detail };
 }
 
-/** The same request in the OpenAI shape the deployment edge speaks (snake_case fields, §9.1). */
+/** The same request in the OpenAI shape the deployment edge speaks (snake_case fields, docs/arkor-protocol.md §9.1). */
 export function edgeRequestFor(request: ChatRequest): EdgeChatRequest {
   return {
     messages: request.messages,

@@ -1,4 +1,4 @@
-/** Reconnect policy of the job event stream (protocol §7.4). */
+/** Reconnect policy of the job event stream (docs/arkor-protocol.md §6.3). */
 export interface ReconnectPolicy {
   /** First backoff delay in ms; also the fixed pause after a clean close that made progress. Default 1000. */
   baseDelayMs: number;

@@ -41,7 +41,7 @@ function completionText(payload: unknown): string {
 }
 
 /**
- * Reads the assistant text of an inference chat response, in either mode (protocol §8.2):
+ * Reads the assistant text of an inference chat response, in either mode (docs/arkor-protocol.md §8.2, §8.3):
  * - `text/event-stream`: concatenates chunk texts — OpenAI `choices[0].delta.content`,
  *   `{ content }`, `{ text }` or a bare JSON string — skipping `event: ping` and payloads without
  *   text, stopping at `data: [DONE]` or `event: end` (or the end of the body);

@@ -17,13 +17,13 @@ import {
 } from './schemas.js';
 import { ARKOR_CLIENT_HEADER, ARKOR_SDK_VERSION } from './version.js';
 
-/** The org/project a request is scoped to (protocol §3.3). */
+/** The org/project a request is scoped to (docs/arkor-protocol.md §2.4). */
 export interface ArkorScope {
   orgSlug: string;
   projectSlug: string;
 }
 
-/** A deprecation notice taken from response headers (protocol §10.3). */
+/** A deprecation notice taken from response headers (docs/arkor-protocol.md §10.3). */
 export interface DeprecationNotice {
   /** Our SDK version as sent in `X-Arkor-Client`. */
   sdkVersion: string;
@@ -83,7 +83,7 @@ interface RequestSpec {
 const enc = encodeURIComponent;
 
 /**
- * Typed client of the Arkor cloud-api routes (protocol §4) for one org/project scope.
+ * Typed client of the Arkor cloud-api routes (docs/arkor-protocol.md §3) for one org/project scope.
  *
  * Every request carries `Authorization: Bearer`, `X-Arkor-Client` and the scope as query
  * parameters. Non-2xx answers throw {@link CloudApiError}; 2xx bodies that do not match the
@@ -361,7 +361,7 @@ export class ArkorClient {
   }
 }
 
-/** Reads a deprecation notice from response headers (protocol §10.3), if `Deprecation: true`. */
+/** Reads a deprecation notice from response headers (docs/arkor-protocol.md §10.3), if `Deprecation: true`. */
 export function deprecationFromHeaders(headers: Headers): DeprecationNotice | undefined {
   if (headers.get('deprecation') !== 'true') return undefined;
   const warning = headers.get('warning');

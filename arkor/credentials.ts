@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { ArkorClient, type ArkorConnection, type ArkorScope } from './client.js';
 import { ArkorConfigError, CloudApiError } from './errors.js';
 
-/** Production cloud-api base URL (protocol §1.1). */
+/** Production cloud-api base URL (docs/arkor-protocol.md §1.1). */
 export const DEFAULT_CLOUD_API_URL = 'https://api.arkor.ai';
 
 /** Options of {@link resolveArkorConnection}; every field defaults to the running process. */
@@ -20,7 +20,7 @@ export interface ResolveConnectionOptions {
   fetch?: typeof fetch;
 }
 
-/** The credentials file as far as we use it (protocol §2.2, §2.3); read as a raw JSON object. */
+/** The credentials file as far as we use it (docs/arkor-protocol.md §2.2); read as a raw JSON object. */
 type CredentialsFile = Record<string, unknown>;
 
 interface ResolvedToken {
@@ -34,8 +34,8 @@ const CONFIG_HELP = 'Set ARKOR_TOKEN, ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG (ser
   'so that ~/.arkor/credentials.json exists and run from a project directory with .arkor/state.json.';
 
 /**
- * Resolves base URL, token and org/project scope the way the Arkor SDK does (protocol §1.1, §2,
- * §3), with plain environment overrides for services:
+ * Resolves base URL, token and org/project scope the way the Arkor SDK does (docs/arkor-protocol.md §1.1,
+ * §2), with plain environment overrides for services:
  *
  * - base URL: `ARKOR_CLOUD_API_URL` when defined (even empty; trailing slashes stripped), else
  *   the credentials file's `arkorCloudApiUrl` (only when the token comes from that file), else
@@ -91,7 +91,7 @@ async function readJsonFile(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    // Absent → "no file"; any other read error (EACCES, EISDIR, …) is re-thrown (protocol §2.1).
+    // Absent → "no file"; any other read error (EACCES, EISDIR, …) is re-thrown (docs/arkor-protocol.md §2.1).
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
@@ -166,7 +166,7 @@ async function resolveScope(
   const anonOrg = resolved.source === 'anon' ? resolved.credentials?.orgSlug : undefined;
   if (state !== undefined) {
     if (resolved.source === 'anon' && state.orgSlug !== anonOrg) {
-      // Never overwrite: the file belongs to another identity's project (protocol §3.2 rule 2).
+      // Never overwrite: the file belongs to another identity's project (docs/arkor-protocol.md §2.3 rule 2).
       throw new ArkorConfigError(
         `${statePath} belongs to org "${state.orgSlug}", but the anonymous credentials are for org "${String(anonOrg)}". ` +
         'Use the matching credentials, remove the file to bootstrap a new project, or set ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG.',
@@ -189,7 +189,7 @@ async function resolveScope(
 }
 
 /**
- * The slug the SDK derives from a directory name (protocol §3.2): lowercased, every character
+ * The slug the SDK derives from a directory name (docs/arkor-protocol.md §2.3): lowercased, every character
  * outside `[a-z0-9-]` replaced by `-`, leading/trailing dashes trimmed, at most 40 characters,
  * `project` when empty.
  */

@@ -6,7 +6,7 @@ const MAX_RAW_MESSAGE_CHARS = 500;
 /**
  * A non-2xx answer of the Arkor cloud-api (or of a deployment edge).
  *
- * `message` follows protocol §10.1: the body's `error` field, else the raw body text (first 500
+ * `message` follows docs/arkor-protocol.md §10.1: the body's `error` field, else the raw body text (first 500
  * characters), else `cloud-api <status>`. A 426 always carries an upgrade hint (§10.2).
  */
 export class CloudApiError extends Error {
@@ -40,7 +40,7 @@ export class ArkorResponseError extends Error {
 }
 
 /**
- * The job event stream failed more consecutive times than `maxAttempts` allows (protocol §7.4).
+ * The job event stream failed more consecutive times than `maxAttempts` allows (docs/arkor-protocol.md §6.3).
  * `cause` is the last failure.
  */
 export class StreamGaveUpError extends Error {
@@ -82,7 +82,7 @@ export class StreamIdleTimeoutError extends Error {
   }
 }
 
-/** The event stream ended cleanly without any progress frame (protocol §7.2 step 5). Transient. */
+/** The event stream ended cleanly without any progress frame (docs/arkor-protocol.md §6.1 step 4). Transient. */
 export class StreamClosedError extends Error {
   override readonly name = 'StreamClosedError';
 
@@ -92,7 +92,7 @@ export class StreamClosedError extends Error {
 }
 
 /**
- * Statuses that end a job event stream at once instead of reconnecting (protocol §7.3):
+ * Statuses that end a job event stream at once instead of reconnecting (docs/arkor-protocol.md §6.2):
  * 401/403 (auth), 410 (stream gone), 426 (client upgrade required).
  */
 export function isPermanentStreamStatus(status: number): boolean {
@@ -136,7 +136,7 @@ function errorFieldOf(body: unknown): string | undefined {
   return typeof message === 'string' && message !== '' ? message : undefined;
 }
 
-/** The upgrade hint of a 426 (protocol §10.2), from the version gate's body when it has one. */
+/** The upgrade hint of a 426 (docs/arkor-protocol.md §10.2), from the version gate's body when it has one. */
 export function upgradeMessage(body: unknown): string {
   const record = recordOf(body);
   const upgrade = typeof record?.upgrade === 'string' && record.upgrade !== '' ? record.upgrade : 'npm install -g arkor@latest';

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 const anyNumber = z.custom<number>((value) => typeof value === 'number', { message: 'expected a number' });
 
-/** A metric: a number (possibly non-finite) or null; absent becomes null (protocol §6.4). */
+/** A metric: a number (possibly non-finite) or null; absent becomes null (docs/arkor-protocol.md §5.4). */
 const metric = anyNumber.nullish().transform((value) => value ?? null);
 
 const common = { jobId: z.string(), timestamp: z.string() };
@@ -37,7 +37,7 @@ export const TrainingLogEventSchema = z.looseObject({
   samplesPerSecond: metric,
 });
 
-/** `checkpoint.saved`: an adapter checkpoint at `step`; `artifacts` are opaque (§11). */
+/** `checkpoint.saved`: an adapter checkpoint at `step`; `artifacts` are opaque (docs/arkor-protocol.md §5.4). */
 export const CheckpointSavedEventSchema = z.looseObject({
   type: z.literal('checkpoint.saved'),
   ...common,
@@ -61,7 +61,7 @@ export const TrainingFailedEventSchema = z.looseObject({
   step: anyNumber.optional().catch(undefined),
 });
 
-/** The five job event payloads of protocol §6.4, discriminated on `type`. */
+/** The five job event payloads of docs/arkor-protocol.md §5.4, discriminated on `type`. */
 export const JobEventSchema = z.discriminatedUnion('type', [
   TrainingStartedEventSchema,
   TrainingLogEventSchema,

@@ -1,5 +1,5 @@
 /**
- * Our client of the Arkor cloud-api (see /work/shared/arkor-cloud-api.md): typed routes,
+ * Our client of the Arkor cloud-api (protocol: docs/arkor-protocol.md): typed routes,
  * the job event follower with the SDK's reconnect semantics, chat helpers and credentials.
  */
 export { ARKOR_CLIENT_HEADER, ARKOR_SDK_VERSION } from './version.js';

@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { ArkorResponseError } from './errors.js';
 
-// Response schemas are loose (protocol §4): unknown fields pass through, required fields must be
+// Response schemas are loose (docs/arkor-protocol.md §3.2): unknown fields pass through, required fields must be
 // present. Request schemas are for validating our own inputs at boundaries; requests are sent
 // exactly as given.
 
-/** Job statuses (protocol §4.1). */
+/** Job statuses (docs/arkor-protocol.md §3.3). */
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export const JobStatusSchema = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
-/** Where the training data comes from (protocol §5.1). */
+/** Where the training data comes from (docs/arkor-protocol.md §4). */
 export const DatasetSourceSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('huggingface'), name: z.string().min(1), split: z.string().optional(), subset: z.string().optional() }),
   z.looseObject({ type: z.literal('blob'), url: z.string().min(1), token: z.string().optional() }),
@@ -18,7 +18,7 @@ export const DatasetSourceSchema = z.discriminatedUnion('type', [
 export type DatasetSource = z.infer<typeof DatasetSourceSchema>;
 
 /**
- * The `config` of a job creation request (protocol §5.1). Only `model` and `datasetSource` are
+ * The `config` of a job creation request (docs/arkor-protocol.md §4). Only `model` and `datasetSource` are
  * required; unknown keys are forwarded. `datasetFormat` and `datasetSplit` are unstable upstream
  * and typed `unknown`.
  */
@@ -53,7 +53,7 @@ export interface CreateJobRequest {
   config: JobConfig;
 }
 
-/** A training job as the cloud-api returns it (protocol §4.1). `config` is the echoed config. */
+/** A training job as the cloud-api returns it (docs/arkor-protocol.md §3.3). `config` is the echoed config. */
 export const TrainingJobSchema = z.looseObject({
   id: z.string(),
   orgId: z.string(),
@@ -68,7 +68,7 @@ export const TrainingJobSchema = z.looseObject({
 });
 export type TrainingJob = z.infer<typeof TrainingJobSchema>;
 
-/** A project (protocol §4.1). */
+/** A project (docs/arkor-protocol.md §3.3). */
 export const ProjectSchema = z.looseObject({ id: z.string(), slug: z.string(), name: z.string(), orgId: z.string() });
 export type Project = z.infer<typeof ProjectSchema>;
 
@@ -79,14 +79,14 @@ export const MeSchema = z.looseObject({
 });
 export type Me = z.infer<typeof MeSchema>;
 
-/** The trained adapter to serve: the final one of a job, or one checkpoint (protocol §8.1). */
+/** The trained adapter to serve: the final one of a job, or one checkpoint (docs/arkor-protocol.md §8.1). */
 export const ChatAdapterSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('final'), jobId: z.string().min(1) }),
   z.looseObject({ kind: z.literal('checkpoint'), jobId: z.string().min(1), step: z.number() }),
 ]);
 export type ChatAdapter = z.infer<typeof ChatAdapterSchema>;
 
-/** One chat message; nested OpenAI shapes keep their snake_case (protocol §8.1). */
+/** One chat message; nested OpenAI shapes keep their snake_case (docs/arkor-protocol.md §8.1). */
 export const ChatMessageSchema = z.looseObject({
   role: z.enum(['system', 'user', 'assistant', 'tool']),
   content: z.string().nullish(),
@@ -96,7 +96,7 @@ export const ChatMessageSchema = z.looseObject({
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
 /**
- * `POST /v1/inference/chat` body (protocol §8.1). Forwarded verbatim; `stream` absent means the
+ * `POST /v1/inference/chat` body (docs/arkor-protocol.md §8.1). Forwarded verbatim; `stream` absent means the
  * backend default. `tools`, `toolChoice`, `responseFormat` and `structuredOutputs` are passed
  * through untyped.
  */
@@ -115,7 +115,7 @@ export const ChatRequestSchema = z.looseObject({
 });
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
-/** An OpenAI chat completions request for a deployment edge; `model` is ignored there (§9.1). */
+/** An OpenAI chat completions request for a deployment edge; `model` is ignored there (docs/arkor-protocol.md §9.1). */
 export interface EdgeChatRequest {
   model?: string;
   messages: ChatMessage[];
@@ -123,7 +123,7 @@ export interface EdgeChatRequest {
   [field: string]: unknown;
 }
 
-/** What a deployment serves (protocol §9.2). */
+/** What a deployment serves (docs/arkor-protocol.md §9.2). */
 export const DeploymentTargetSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('adapter'), adapter: ChatAdapterSchema }),
   z.looseObject({ kind: z.literal('base_model'), baseModel: z.string() }),
@@ -133,7 +133,7 @@ export type DeploymentTarget = z.infer<typeof DeploymentTargetSchema>;
 export const DEPLOYMENT_AUTH_MODES = ['none', 'fixed_api_key'] as const;
 export type DeploymentAuthMode = (typeof DEPLOYMENT_AUTH_MODES)[number];
 
-/** A deployment ("endpoint" in URLs), protocol §9.2. `runRetentionMode` is an open enum. */
+/** A deployment ("endpoint" in URLs), docs/arkor-protocol.md §9.2. `runRetentionMode` is an open enum. */
 export const DeploymentSchema = z.looseObject({
   id: z.string(),
   slug: z.string(),
@@ -151,7 +151,7 @@ export const DeploymentSchema = z.looseObject({
 });
 export type Deployment = z.infer<typeof DeploymentSchema>;
 
-/** `POST /v1/endpoints` body (protocol §9.3). */
+/** `POST /v1/endpoints` body (docs/arkor-protocol.md §9.3). */
 export interface CreateDeploymentRequest {
   slug: string;
   target: DeploymentTarget;
@@ -160,7 +160,7 @@ export interface CreateDeploymentRequest {
   runRetentionDays?: number;
 }
 
-/** `PATCH /v1/endpoints/:id` body: omitted fields stay unchanged (protocol §9.3). */
+/** `PATCH /v1/endpoints/:id` body: omitted fields stay unchanged (docs/arkor-protocol.md §9.3). */
 export interface UpdateDeploymentRequest {
   target?: DeploymentTarget;
   authMode?: DeploymentAuthMode;
@@ -170,7 +170,7 @@ export interface UpdateDeploymentRequest {
 }
 
 /**
- * A listed deployment key (protocol §9.3). Strict about secrets: this schema strips unknown
+ * A listed deployment key (docs/arkor-protocol.md §9.3). Strict about secrets: this schema strips unknown
  * fields, so a stray `plaintext` never survives decoding.
  */
 export const DeploymentKeySchema = z.object({
@@ -193,7 +193,7 @@ export const CreatedDeploymentKeySchema = z.looseObject({
 });
 export type CreatedDeploymentKey = z.infer<typeof CreatedDeploymentKeySchema>;
 
-/** Response envelopes of the routes in protocol §4. */
+/** Response envelopes of the routes in docs/arkor-protocol.md §3.1. */
 export const envelopes = {
   job: z.looseObject({ job: TrainingJobSchema }),
   jobWithEvents: z.looseObject({ job: TrainingJobSchema, events: z.array(z.unknown()).optional() }),

@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 
-/** One delivered SSE frame (protocol §6.2). */
+/** One delivered SSE frame (docs/arkor-protocol.md §5.2). */
 export interface SseFrame {
   /** The frame's `id:`; undefined when absent or empty (ids are per frame, not sticky). */
   id?: string;

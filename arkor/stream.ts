@@ -78,7 +78,7 @@ export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 type ConnectionOutcome = { kind: 'failed'; error: unknown } | { kind: 'closed'; progressed: boolean };
 
 /**
- * Follows a job's event stream like the SDK's `wait()` loop (protocol §7.2–7.4), as an async
+ * Follows a job's event stream like the SDK's `wait()` loop (docs/arkor-protocol.md §6), as an async
  * generator the caller drives: the stream is read only while the caller asks for the next item,
  * so the caller's processing time is the back-pressure.
  *

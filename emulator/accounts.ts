@@ -1,6 +1,6 @@
 /**
  * Identities, orgs and projects of the emulator, the scope check every project route runs, and
- * the identity routes A1, A2, M1, P1, P2 (protocol section 4).
+ * the identity routes A1, A2, M1, P1, P2 (docs/arkor-protocol.md §3.1).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Inference: the chat route I1 (`POST /v1/inference/chat`, protocol section 8) and the OpenAI
+ * Inference: the chat route I1 (`POST /v1/inference/chat`, docs/arkor-protocol.md §8) and the OpenAI
  * chat-completion writer it shares with the deployment edge. Answers come from the fake model
  * at the quality of the requested adapter (or the base model).
  */
@@ -68,7 +68,7 @@ export function baseModelTarget(baseModel: string): ModelTarget {
 }
 
 /**
- * Resolves an adapter of a job in `projectId`. Decision for the protocol's [unknown]: an unknown
+ * Resolves an adapter of a job in `projectId`. Decision where the protocol is silent (docs/arkor-protocol.md §11 D11): an unknown
  * job, a checkpoint step that was not saved (yet), or the final adapter of a job that is not
  * `completed` are all 422 `{ "error": "bad adapter" }`, the status the SDK docs name for it.
  */
@@ -240,7 +240,7 @@ export function chatRoute(deps: { accounts: Accounts; jobs: JobStore; seed: numb
       if (body.adapter) target = resolveAdapter(jobs, scope.project.id, body.adapter);
       else if (body.baseModel) target = baseModelTarget(body.baseModel);
       else throw new HttpError(400, 'invalid body: adapter or baseModel is required');
-      // Decision for the [unknown] default: an absent `stream` answers JSON, like OpenAI's API.
+      // Decision for the unspecified default (docs/arkor-protocol.md §11 D9): an absent `stream` answers JSON, like OpenAI's API.
       writeCompletion(ctx.res, body, target, seed, body.stream === true);
     },
   };

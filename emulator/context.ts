@@ -56,7 +56,7 @@ export interface Org {
   name: string;
 }
 
-/** A project (the `Project` shape of protocol section 4.1). */
+/** A project (the `Project` shape of docs/arkor-protocol.md §3.3). */
 export interface Project {
   id: string;
   slug: string;

@@ -1,5 +1,5 @@
 /**
- * Deployments ("endpoints") and their keys, routes E1–E5 and K1–K3 (protocol section 9), and the
+ * Deployments ("endpoints") and their keys, routes E1–E5 and K1–K3 (docs/arkor-protocol.md §9), and the
  * public OpenAI-compatible edge `POST /_edge/:slug/v1/chat/completions` that stands in for
  * `https://<slug>.arkor.app/v1/chat/completions`.
  */
@@ -55,7 +55,7 @@ const updateSchema = z
 
 const keyCreateSchema = z.object({ label: z.string().trim().min(1).max(80) }).loose();
 
-/** The Deployment wire object (protocol section 9.2). */
+/** The Deployment wire object (docs/arkor-protocol.md §9.2). */
 export interface Deployment {
   id: string;
   slug: string;
@@ -149,7 +149,7 @@ export class DeploymentStore {
   }
 
   /**
-   * Checks a target. Decision for the protocol's [unknown]: an unknown job is 404 (the documented
+   * Checks a target. Decision where the protocol is silent (docs/arkor-protocol.md §11 D11): an unknown job is 404 (the documented
    * "job not found in scope"); the final adapter of a job that is not completed, or a checkpoint
    * that was never saved, is 422 `bad adapter` like inference, so a promotion can never point a
    * public URL at an adapter that cannot answer.

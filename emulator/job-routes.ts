@@ -1,4 +1,4 @@
-/** Job routes J1–J4 (create, list, get, cancel) of protocol section 4. */
+/** Job routes J1–J4 (create, list, get, cancel) of docs/arkor-protocol.md §3.1. */
 import { z } from 'zod';
 import type { Accounts } from './accounts.js';
 import type { BehaviourBook } from './behaviours.js';
@@ -7,7 +7,7 @@ import { requirePrincipal } from './context.js';
 import { HttpError, parseOr400, readJson, sendJson } from './http.js';
 import type { JobRecord, JobStore } from './jobs.js';
 
-// Loose like the real server: any object with `model` and `datasetSource` passes (section 5.1).
+// Loose like the real server: any object with `model` and `datasetSource` passes (docs/arkor-protocol.md §4).
 const createJobSchema = z
   .object({
     name: z.string().min(1),

@@ -10,14 +10,14 @@ import type { JobBehaviour } from './types.js';
 import type { TrainingPlan } from './training.js';
 import { eventsForStep, hashString, planFromConfig, pythonJson } from './training.js';
 
-/** Job statuses of protocol section 4.1. */
+/** Job statuses of docs/arkor-protocol.md §3.3. */
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** Statuses after which nothing more happens to a job. */
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
-/** The `TrainingJob` wire object (protocol section 4.1). */
+/** The `TrainingJob` wire object (docs/arkor-protocol.md §3.3). */
 export interface TrainingJob {
   id: string;
   orgId: string;
@@ -159,7 +159,7 @@ export class JobStore {
 
   /**
    * History after `lastEventId`. No cursor → everything. Decision for an id this job never
-   * issued: replay everything, because a client with a foreign cursor (e.g. from another
+   * issued (docs/arkor-protocol.md §11 D3): replay everything, because a client with a foreign cursor (e.g. from another
    * emulator run) is better served by duplicates it can dedupe than by silently lost events.
    */
   eventsAfter(record: JobRecord, lastEventId: string | null): StoredEvent[] {
@@ -174,7 +174,7 @@ export class JobStore {
     return () => record.subscribers.delete(listener);
   }
 
-  /** Cancels a non-terminal job: status `cancelled` and an `end` frame for every stream. */
+  /** Cancels a non-terminal job: status `cancelled` and an `end` frame for every stream (docs/arkor-protocol.md §11 D2). */
   cancel(record: JobRecord): CancelOutcome {
     if (this.isTerminal(record)) {
       record.cancelsRejected += 1;

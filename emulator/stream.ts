@@ -1,5 +1,5 @@
 /**
- * The job event stream J5 (`GET /v1/jobs/:id/events/stream`, protocol section 6): replay after
+ * The job event stream J5 (`GET /v1/jobs/:id/events/stream`, docs/arkor-protocol.md §5): replay after
  * the `Last-Event-ID` cursor, live tail, pings, terminal close, and the scripted connection faults.
  */
 import type { ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * The SDK version gate on `X-Arkor-Client` (protocol sections 1.2, 10.2, 10.3): 426 for a
+ * The SDK version gate on `X-Arkor-Client` (docs/arkor-protocol.md §1.3, §10.2, §10.3): 426 for a
  * missing, malformed or too old client, deprecation headers for an old but accepted one.
  */
 import type { SemVer } from './semver.js';
