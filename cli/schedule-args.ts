@@ -4,6 +4,7 @@
  * checked here so a bad one is a usage error (exit 2) before anything connects.
  */
 import { OVERLAP_POLICIES, type OverlapPolicy, type ScheduleTiming } from '../service/schedules.js';
+import { DURATION_EXAMPLES, durationTextMs } from '../workflows/duration.js';
 import { UsageError } from './errors.js';
 
 export const ScheduleSubcommand = {
@@ -101,7 +102,6 @@ export const ALL_SCHEDULE_FLAGS: readonly FlagName[] = [...new Set(Object.values
 
 export const LIST_FLAGS: readonly FlagName[] = ['phase', 'model', 'schedule', 'limit', 'json'];
 
-const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 const DEFAULT_LIST_LIMIT = 20;
 
 function isSubcommand(value: string): value is ScheduleSubcommand {
@@ -210,7 +210,7 @@ function parseOverlap(value: string): OverlapPolicy {
 }
 
 function parseDuration(flag: string, value: string): string {
-  if (!DURATION.test(value) || Number.parseFloat(value) <= 0) throw new UsageError(`${flag} must be a duration such as 30m, 1h or 1d (got "${value}")`);
+  if (durationTextMs(value) === undefined) throw new UsageError(`${flag} must be a duration such as ${DURATION_EXAMPLES} (got "${value}")`);
   return value;
 }
 

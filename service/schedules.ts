@@ -16,7 +16,7 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import { durationToMs } from '../workflows/duration.js';
-import { parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
+import { durationTextSchema, parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
 import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
 import { trainingRun } from '../workflows/training-run.js';
@@ -50,8 +50,8 @@ function toOverlap(policy: string | undefined): OverlapPolicy | undefined {
   return entry?.[0] as OverlapPolicy | undefined;
 }
 
-/** A duration string as the CLI and Temporal accept it: `90s`, `30m`, `1h`, `1d`, `500ms`. */
-const durationText = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration such as "30m", "1h" or "1d"');
+/** A duration string as the CLI and Temporal accept it (see `workflows/duration.ts`). */
+const durationText = durationTextSchema;
 
 const specSchema = z
   .strictObject({

@@ -329,8 +329,8 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
   ],
   'callbacks.retry.initialInterval': [
     { value: 'soon', why: 'not a duration' },
-    { value: '5 minutes', why: 'a spelled-out unit' },
-    { value: '1w', why: 'weeks are not a unit' },
+    { value: '5 fortnights', why: 'not a unit' },
+    { value: '0s', why: 'zero' },
     { value: 0, why: 'zero milliseconds' },
     { value: -5, why: 'negative' },
   ],
@@ -361,7 +361,7 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
     { value: 0, why: 'zero' },
   ],
   stream: 'an object: generic cases',
-  'stream.heartbeatTimeout': [{ value: '30 seconds', why: 'not a duration' }],
+  'stream.heartbeatTimeout': [{ value: '30 secs later', why: 'not a duration' }],
   continueAsNew: 'an object: generic cases',
   'continueAsNew.afterSignals': [{ value: 0, why: 'zero' }],
   smokeTest: 'an object: generic cases',
@@ -600,7 +600,7 @@ describe('bad input: every field of the schema', () => {
     assert.deepEqual(issuesOf('smokeTest.prompts.*.messages.*.content', 'x'.repeat(20_001)), [
       'smokeTest.prompts.0.messages.0.content: must be at most 20000 characters',
     ]);
-    assert.deepEqual(issuesOf('budget.maxWallTime', 'forever'), ['budget.maxWallTime: must be a duration such as "30s", "5m" or "2h"']);
+    assert.deepEqual(issuesOf('budget.maxWallTime', 'forever'), ['budget.maxWallTime: must be a duration such as "30s", "5m", "2h" or "1 day"']);
     assert.deepEqual(issuesOf('budget.maxWallTime', true), ['budget.maxWallTime: expected number or string, received boolean']);
     assert.deepEqual(issuesOf('smokeTest.prompts.*.expect.contains', 5), ['smokeTest.prompts.0.expect.contains: expected string or array, received number']);
     assert.deepEqual(issuesOf('smokeTest.prompts.*.expect', {}), [

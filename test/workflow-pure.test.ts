@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { durationToMs } from '../workflows/duration.js';
 import { metricValue, toMetric, type RunEvent } from '../workflows/events.js';
 import { parseTrainingRunInput, InvalidTrainingInputError } from '../workflows/input.js';
 import { RecentIds } from '../workflows/recent-ids.js';
 import { evaluateRules, initialPatience } from '../workflows/rules.js';
 import { appendLossPoint, applyEvent, LOSS_CURVE_POINTS, RunPhase, type RunStatus } from '../workflows/status.js';
 import { callbackActivityOptions } from '../workflows/activity-options.js';
+import { durationTextMs, durationToMs } from '../workflows/duration.js';
 
 const baseInput = { trainer: { name: 'n', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'huggingface', name: 'a/b' } } };
 
@@ -172,3 +172,17 @@ describe('callback activity options', () => {
     assert.equal(callbackActivityOptions(parseTrainingRunInput({ ...baseInput, heartbeatTimeout: '4s' }), 'onLog').heartbeatTimeout, '4s');
   });
 });
+
+describe('durations', () => {
+  it('takes Temporal\'s duration strings and milliseconds, and refuses a bare number, zero and junk', () => {
+    assert.equal(durationToMs('500ms'), 500);
+    assert.equal(durationToMs('30s'), 30_000);
+    assert.equal(durationToMs('1.5h'), 5_400_000);
+    assert.equal(durationToMs('1 day'), 86_400_000);
+    assert.equal(durationToMs('90 minutes'), 5_400_000);
+    assert.equal(durationToMs('1w'), 604_800_000);
+    assert.equal(durationToMs(250), 250);
+    for (const text of ['30', '0s', '-5s', 'soon', '']) assert.equal(durationTextMs(text), undefined, text);
+  });
+});
+

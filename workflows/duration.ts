@@ -1,14 +1,27 @@
 /**
- * Milliseconds of a duration as the input schema accepts it (`durationSchema`): a number of
- * milliseconds, or `<n>ms|s|m|h|d`.
+ * One duration format for every field and flag: Temporal's (`ms`-style strings such as "500ms",
+ * "30s", "5m", "2h", "1d", "1 day", "90 minutes"), or a number of milliseconds where a field
+ * takes numbers. Pure: imported by workflow code, the service and the CLI.
  */
-import type { DurationInput } from './input.js';
+import ms, { type StringValue } from 'ms';
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** What an error says a duration should look like. */
+export const DURATION_EXAMPLES = '"30s", "5m", "2h" or "1 day"';
 
-export function durationToMs(duration: DurationInput): number {
+/**
+ * Milliseconds of a duration string, or undefined when it is not one. A bare number is refused:
+ * "30" could mean seconds as easily as milliseconds. Zero and negative durations are refused.
+ */
+export function durationTextMs(text: string): number | undefined {
+  if (!/[a-z]/i.test(text)) return undefined;
+  const value = ms(text as StringValue);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** Milliseconds of a validated duration (a number of milliseconds, or a duration string). */
+export function durationToMs(duration: number | string): number {
   if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(duration);
-  if (!match) throw new TypeError(`Not a duration: ${duration}`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  const value = durationTextMs(duration);
+  if (value === undefined) throw new TypeError(`Not a duration: ${duration}`);
+  return value;
 }

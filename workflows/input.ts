@@ -7,16 +7,17 @@
  * only in the worker's configuration.
  */
 import { z } from 'zod';
+import { DURATION_EXAMPLES, durationTextMs } from './duration.js';
 import type { RunEvent } from './events.js';
 
 /** The base models Arkor can fine-tune today (the SDK's own list). */
 export const SUPPORTED_MODELS = ['unsloth/gemma-4-E4B-it'] as const;
 
-/** A Temporal duration: milliseconds, or a string such as `500ms`, `30s`, `5m`, `2h`, `1d`. */
-export const durationSchema = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be a duration such as "30s", "5m" or "2h"'),
-]);
+/** A duration string as Temporal writes them: `500ms`, `30s`, `5m`, `2h`, `1d`, `1 day`, `90 minutes`. */
+export const durationTextSchema = z.string().refine((text) => durationTextMs(text) !== undefined, `must be a duration such as ${DURATION_EXAMPLES}`);
+
+/** A Temporal duration: milliseconds, or a duration string (see `duration.ts`). */
+export const durationSchema = z.union([z.number().int().positive(), durationTextSchema]);
 export type DurationInput = z.infer<typeof durationSchema>;
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
