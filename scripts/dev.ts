@@ -13,10 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ArkorClient, resolveArkorConnection, type ArkorConnection } from '../arkor/index.js';
-import { loadCallbackSets } from '../activities/user-callbacks.js';
 import { fileKeyStore } from '../activities/key-store.js';
-import { loadNotificationChannels } from '../activities/notification-channels.js';
-import { defaultStreamSettings } from '../activities/index.js';
 import { loadRunConfig } from '../cli/config.js';
 import { createProgressRenderer } from '../cli/progress-renderer.js';
 import { formatOutcome } from '../cli/outcome-view.js';
@@ -24,7 +21,9 @@ import { watchRun } from '../cli/watch-run.js';
 import { startEmulator } from '../emulator/index.js';
 import { connectWorker, loadTemporalSettings, TrainingService, type TemporalSettings } from '../service/index.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadWorkerSettings } from '../worker/config.js';
 import { createTrainingWorkers } from '../worker/create-worker.js';
+import { buildActivityDeps } from '../worker/deps.js';
 import { devServerArgs } from './dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { ensureTemporalCli } from './temporal-cli.js';
@@ -120,11 +119,19 @@ async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const configPath = process.argv[2] ?? join(root, 'examples', 'train.json');
   const input = await loadRunConfig(configPath);
+  // The worker's own settings (so a config that runs under `npm run worker` runs here too), with
+  // a shorter log batch delay by default so that the progress bar moves smoothly.
+  const workerSettings = loadWorkerSettings({ ARKOR_LOG_BATCH_MAX_DELAY_MS: '250', ...process.env });
   const { client, uiUrl, settings } = await temporalServer(loadTemporalSettings());
   const added = await ensureSearchAttributes(client, settings.namespace);
   if (added.length > 0) say(`Temporal: registered search attributes ${added.join(', ')}`);
 
   const arkor = new ArkorClient(await arkorBackend());
+  const deps = await buildActivityDeps(
+    { settings: workerSettings, arkor, env: process.env },
+    // Dev keeps deployment keys beside the dev server's data unless told otherwise.
+    { keyStore: fileKeyStore(process.env.ARKOR_KEY_STORE_DIR ?? join(dataDir(), 'keys')) },
+  );
   const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? 'arkor-dev';
   const connection = await connectWorker(settings);
   const workers = await createTrainingWorkers({
@@ -133,14 +140,7 @@ async function main(): Promise<number> {
     taskQueue,
     shutdownGraceMs: 2000,
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
-    deps: {
-      arkor,
-      callbackSets: await loadCallbackSets(process.env.ARKOR_CALLBACKS_MODULE),
-      env: process.env,
-      keyStore: fileKeyStore(process.env.ARKOR_KEY_STORE_DIR ?? join(dataDir(), 'keys')),
-      notificationChannels: loadNotificationChannels(process.env),
-      stream: { ...defaultStreamSettings, logBatchMaxDelayMs: 250 },
-    },
+    deps,
   });
   const workersDone = workers.run();
   cleanups.push(async () => {

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
-import { loadCallbackSets } from '../../activities/user-callbacks.js';
 import { fileKeyStore } from '../../activities/key-store.js';
 import type { NotificationChannels } from '../../activities/notification-channels.js';
 import { ArkorClient, followJobEvents } from '../../arkor/index.js';
 import type { Emulator, EmulatorOptions } from '../../emulator/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
+import { loadWorkerSettings } from '../../worker/config.js';
 import { createTrainingWorkers } from '../../worker/create-worker.js';
+import { buildActivityDeps } from '../../worker/deps.js';
 import { startHarness, trainingInput, type ChildWorker, type Harness } from '../../test/support/harness.js';
 import type { BenchArgs } from './args.js';
 import type { TimingRecord } from './timing.js';
@@ -97,14 +98,18 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
         maxActivities: options.maxActivities ?? 20,
         ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
         shutdownGraceMs: 1000,
-        deps: {
-          arkor: options.arkor ?? h.arkor,
-          callbackSets: await loadCallbackSets(timingCallbacksModule),
-          env: process.env,
-          keyStore: fileKeyStore(h.keyStoreDir),
-          notificationChannels: options.notificationChannels ?? new Map(),
-          stream: streamSettings(options),
-        },
+        deps: await buildActivityDeps(
+          {
+            settings: loadWorkerSettings({ ARKOR_CALLBACKS_MODULE: timingCallbacksModule }),
+            arkor: options.arkor ?? h.arkor,
+            env: process.env,
+          },
+          {
+            keyStore: fileKeyStore(h.keyStoreDir),
+            notificationChannels: options.notificationChannels ?? new Map(),
+            stream: streamSettings(options),
+          },
+        ),
       });
       const done = workers.run();
       let stopped = false;

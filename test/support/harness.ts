@@ -11,14 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { ArkorClient } from '../../arkor/index.js';
 import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
-import { loadCallbackSets } from '../../activities/user-callbacks.js';
 import { fileKeyStore } from '../../activities/key-store.js';
 import type { NotificationChannels } from '../../activities/notification-channels.js';
 import type { PreconditionRegistry } from '../../activities/precondition.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 import { TrainingService } from '../../service/index.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
+import { loadWorkerSettings } from '../../worker/config.js';
 import { createTrainingWorkers, type TrainingWorkers } from '../../worker/create-worker.js';
+import { buildActivityDeps } from '../../worker/deps.js';
 import { workflowBundlePath } from '../../worker/bundle.js';
 import type { DataConverter } from '@temporalio/common';
 import { readRecords, type CallbackRecord } from './records.js';
@@ -153,15 +154,21 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
         maxActivities: options.maxActivities ?? 20,
         shutdownGraceMs: 1000,
         ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-        deps: {
-          arkor: options.arkor ?? arkor,
-          callbackSets: await loadCallbackSets(recordingCallbacksModule),
-          env: options.env ?? process.env,
-          keyStore: fileKeyStore(keyStoreDir),
-          notificationChannels: options.notificationChannels ?? new Map(),
-          preconditions: options.preconditions ?? new Map(),
-          stream: { ...testStreamSettings, ...options.stream },
-        },
+        // The worker's wiring, from settings of the test's own rather than this process's
+        // environment, with the harness's key store and in-memory channels.
+        deps: await buildActivityDeps(
+          {
+            settings: loadWorkerSettings({ ARKOR_CALLBACKS_MODULE: recordingCallbacksModule }),
+            arkor: options.arkor ?? arkor,
+            env: options.env ?? process.env,
+          },
+          {
+            keyStore: fileKeyStore(keyStoreDir),
+            notificationChannels: options.notificationChannels ?? new Map(),
+            preconditions: options.preconditions,
+            stream: { ...testStreamSettings, ...options.stream },
+          },
+        ),
       });
       const done = workers.run();
       const handle = {
