@@ -44,13 +44,13 @@ export type StreamOutcome =
 const MAX_SPURIOUS_ENDS = 5;
 
 /**
- * Refusals that a redeploy fixes (a rotated token, a client version the server no longer takes):
+ * Refusals that a redeploy fixes (docs/arkor-protocol.md §11 D6) (a rotated token, a client version the server no longer takes):
  * the run is blocked, visibly, and retried slowly, instead of failing with its GPU job running.
  */
 const BLOCKING_STATUSES: ReadonlySet<number> = new Set([401, 403, 426]);
 const BLOCKED_RETRY_MAX_MS = 10 * 60_000;
 
-/** The reading stopped to look at the job itself: its stream has failed for a while. */
+/** The reading stopped to look at the job itself: its stream has failed for a while (§11 D5). */
 class CheckTheJob extends Error {
   override readonly name = 'CheckTheJob';
 }
@@ -125,7 +125,7 @@ export function createStreamActivities(deps: ActivityDeps) {
           }
           if (outcome.kind === 'terminal') return outcome;
           // `end` normally means the job is over; the protocol does not say what the server sends
-          // on a cancel, so the job's own status decides. An active job means the server closed
+          // on a cancel (docs/arkor-protocol.md §11 D1, D2), so the job's own status decides. An active job means the server closed
           // the stream early: follow it again.
           if (outcome.status !== 'queued' && outcome.status !== 'running') return outcome;
           if (spuriousEnds >= MAX_SPURIOUS_ENDS) {
@@ -136,7 +136,7 @@ export function createStreamActivities(deps: ActivityDeps) {
         }
       } catch (error) {
         if (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) {
-          // 410: the stream is gone for good.
+          // 410: the stream is gone for good (docs/arkor-protocol.md §11 D7).
           throw ApplicationFailure.create({
             type: FailureType.ArkorRejected,
             message: `Following job ${input.jobId}: Arkor answered ${error.status}: ${error.message}`,

@@ -4,7 +4,7 @@
  *
  * The cloud-api has no idempotency key, and a create whose response is lost has still started a
  * GPU job. So the job name carries a marker derived from the workflow run, and every attempt looks
- * for a job with that marker before creating one.
+ * for a job with that marker before creating one (docs/arkor-protocol.md §11 D4).
  */
 import { createHash } from 'node:crypto';
 import { log } from '@temporalio/activity';
