@@ -11,7 +11,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -34,9 +37,17 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'Workflow code must not import Node built-ins.' },
             {
-              group: ['**/activities/*', '**/arkor/*', '**/emulator/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              group: [
+                '**/activities/*',
+                '**/arkor/*',
+                '**/emulator/*',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
               allowTypeImports: true,
-              message: 'Workflow code may import only types from activities, the Arkor client and the Temporal client/worker.',
+              message:
+                'Workflow code may import only types from activities, the Arkor client and the Temporal client/worker.',
             },
           ],
         },
@@ -47,7 +58,14 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // node:test's describe/it return promises that the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['describe', 'it', 'test', 'suite', 'before', 'after'], package: 'node:test' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', name: ['describe', 'it', 'test', 'suite', 'before', 'after'], package: 'node:test' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     queues: settings.ARKOR_WORKER_QUEUES,
     maxStreams: settings.ARKOR_MAX_STREAMS,
     maxActivities: settings.ARKOR_MAX_ACTIVITIES,
-    ...(settings.ARKOR_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: settings.ARKOR_MAX_CACHED_WORKFLOWS }),
+    ...(settings.ARKOR_MAX_CACHED_WORKFLOWS === undefined
+      ? {}
+      : { maxCachedWorkflows: settings.ARKOR_MAX_CACHED_WORKFLOWS }),
     shutdownGraceMs: settings.ARKOR_SHUTDOWN_GRACE_MS,
     deps,
   });

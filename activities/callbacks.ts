@@ -50,7 +50,9 @@ export function createCallbackActivities(deps: ActivityDeps) {
     async onStarted(call: CallbackCall & { event: RunEvent }): Promise<CallbackOutcome> {
       const callback = callbacksOf(call.set).onStarted;
       if (!callback) return { called: false };
-      return invoke('onStarted', undefined, () => callback({ job: call.job, context: contextFor(call, call.event, 'started') }));
+      return invoke('onStarted', undefined, () =>
+        callback({ job: call.job, context: contextFor(call, call.event, 'started') }),
+      );
     },
 
     async onLog(call: CallbackCall & { events: RunEvent[]; callTimeoutMs?: number }): Promise<CallbackOutcome> {
@@ -96,7 +98,10 @@ export function createCallbackActivities(deps: ActivityDeps) {
       const adapter = { kind: 'checkpoint' as const, jobId: call.job.id, step: payload.step };
       // Bound like the SDK's infer: this checkpoint's adapter, streaming unless told otherwise.
       const infer: InferFn = (args) =>
-        deps.arkor.chat({ ...args, stream: args.stream ?? true, adapter }, { signal: Context.current().cancellationSignal });
+        deps.arkor.chat(
+          { ...args, stream: args.stream ?? true, adapter },
+          { signal: Context.current().cancellationSignal },
+        );
       return invoke('onCheckpoint', undefined, () =>
         callback({
           step: payload.step,
@@ -148,7 +153,11 @@ function logsDone(details: unknown): number {
  * `timeoutMs`, a call that has not settled by then fails the attempt (the call itself cannot be
  * interrupted; it is abandoned).
  */
-async function invoke(name: string, timeoutMs: number | undefined, run: () => CallbackReturn | Promise<CallbackReturn>): Promise<CallbackOutcome> {
+async function invoke(
+  name: string,
+  timeoutMs: number | undefined,
+  run: () => CallbackReturn | Promise<CallbackReturn>,
+): Promise<CallbackOutcome> {
   let returned: unknown;
   try {
     returned = await withTimeout(name, timeoutMs, run);
@@ -169,7 +178,13 @@ async function withTimeout<T>(name: string, timeoutMs: number | undefined, run: 
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(ApplicationFailure.create({ type: FailureType.CallbackTimeout, message: `${name} did not return within ${timeoutMs} ms` })),
+      () =>
+        reject(
+          ApplicationFailure.create({
+            type: FailureType.CallbackTimeout,
+            message: `${name} did not return within ${timeoutMs} ms`,
+          }),
+        ),
       timeoutMs,
     );
   });

@@ -87,7 +87,10 @@ export function createCancelActivities(deps: CancelDeps) {
         }
         if (!isActive(status)) return { outcome: 'already-terminal', status };
         // Plain Error: retryable, and the message says why the cancel is sent again.
-        throw new Error(`cancel job ${jobId}: Arkor answered ${error.status}: ${error.message}, yet the job is still ${status}; retrying`, { cause: error });
+        throw new Error(
+          `cancel job ${jobId}: Arkor answered ${error.status}: ${error.message}, yet the job is still ${status}; retrying`,
+          { cause: error },
+        );
       }
     },
   };

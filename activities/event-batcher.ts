@@ -116,7 +116,8 @@ export class EventBatcher {
     const delivery = this.deliverSafely(events).then(() => {
       this.inFlight = undefined;
       if (this.failure) return;
-      if (this.pending.length >= this.limits.maxEvents || (this.overdue && this.pending.length > 0)) void this.handOver();
+      if (this.pending.length >= this.limits.maxEvents || (this.overdue && this.pending.length > 0))
+        void this.handOver();
     });
     this.inFlight = delivery;
     return delivery;

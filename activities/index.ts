@@ -18,7 +18,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createSubmitActivities(deps),
     ...createCancelActivities(deps),
     ...createCallbackActivities(deps),
-    ...createSmokeActivities({ arkor: deps.arkor, scorers: deps.scorers ?? BUILTIN_SCORERS, deploymentKeys: deps.keyStore }),
+    ...createSmokeActivities({
+      arkor: deps.arkor,
+      scorers: deps.scorers ?? BUILTIN_SCORERS,
+      deploymentKeys: deps.keyStore,
+    }),
     ...createPromotionActivities(deps),
     ...createNotifyActivities({ channels: deps.notificationChannels }),
     ...createPreconditionActivities({ preconditions: deps.preconditions ?? new Map() }),

@@ -57,7 +57,8 @@ const FILE_MODE = 0o600;
 
 function safeName(value: string, what: string): string {
   // Slugs and ids come from the cloud-api and the input; a `..` or `/` must never reach a path.
-  if (!SAFE_NAME.test(value) || value.includes('..')) throw new KeyStorePathError(`${what} is not usable as a file name`);
+  if (!SAFE_NAME.test(value) || value.includes('..'))
+    throw new KeyStorePathError(`${what} is not usable as a file name`);
   return value;
 }
 
@@ -111,7 +112,8 @@ async function writeAtomically(path: string, content: string): Promise<void> {
  */
 export function fileKeyStore(dir: string): KeyStore {
   const slugDir = (slug: string): string => join(dir, safeName(slug, 'deployment slug'));
-  const keyPath = (slug: string, keyId: string): string => join(slugDir(slug), `${safeName(keyId, 'key id')}${KEY_SUFFIX}`);
+  const keyPath = (slug: string, keyId: string): string =>
+    join(slugDir(slug), `${safeName(keyId, 'key id')}${KEY_SUFFIX}`);
 
   async function latestKeyId(slug: string): Promise<string | undefined> {
     const named = (await readIfExists(join(slugDir(slug), LATEST_FILE)))?.trim();
@@ -125,7 +127,11 @@ export function fileKeyStore(dir: string): KeyStore {
       if (isNotFound(error)) return undefined;
       throw error;
     }
-    return names.filter((name) => name.endsWith(KEY_SUFFIX)).sort().at(-1)?.slice(0, -KEY_SUFFIX.length);
+    return names
+      .filter((name) => name.endsWith(KEY_SUFFIX))
+      .sort()
+      .at(-1)
+      ?.slice(0, -KEY_SUFFIX.length);
   }
 
   async function get(slug: string, keyId?: string): Promise<StoredDeploymentKey | undefined> {

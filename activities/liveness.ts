@@ -30,7 +30,10 @@ export function reportProgress(context: Context, details: unknown): void {
 export async function keepAlive<T>(context: Context, work: () => Promise<T>): Promise<T> {
   const timeoutMs = context.info.heartbeatTimeoutMs;
   if (!timeoutMs) return work();
-  const beat = setInterval(() => context.heartbeat(progress.get(context)), Math.min(MAX_BEAT_INTERVAL_MS, Math.max(50, timeoutMs / 3)));
+  const beat = setInterval(
+    () => context.heartbeat(progress.get(context)),
+    Math.min(MAX_BEAT_INTERVAL_MS, Math.max(50, timeoutMs / 3)),
+  );
   try {
     return await work();
   } finally {

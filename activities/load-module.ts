@@ -19,6 +19,8 @@ export async function importModuleExports(
     const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
     return Object.entries(loaded);
   } catch (error) {
-    throw makeError(`Cannot load the ${what} module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`);
+    throw makeError(
+      `Cannot load the ${what} module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

@@ -55,15 +55,20 @@ export function loadNotificationChannels(env: NodeJS.ProcessEnv): NotificationCh
     }
     const value = raw.trim();
     const colon = value.indexOf(':');
-    const parsed = valueSchema.safeParse(colon < 0 ? {} : { kind: value.slice(0, colon).toLowerCase(), url: value.slice(colon + 1) });
+    const parsed = valueSchema.safeParse(
+      colon < 0 ? {} : { kind: value.slice(0, colon).toLowerCase(), url: value.slice(colon + 1) },
+    );
     if (!parsed.success) {
       // The issue texts are fixed strings, but the value itself is a secret: say only what is wrong.
       const kindBad = parsed.error.issues.some((issue) => issue.path[0] === 'kind');
-      problems.push(`${variable}: ${kindBad ? `must start with one of ${CHANNEL_KINDS.map((k) => `"${k}:"`).join(', ')}` : 'the part after the kind must be an http(s) URL'}`);
+      problems.push(
+        `${variable}: ${kindBad ? `must start with one of ${CHANNEL_KINDS.map((k) => `"${k}:"`).join(', ')}` : 'the part after the kind must be an http(s) URL'}`,
+      );
       continue;
     }
     channels.set(channelNameOf(suffix), parsed.data);
   }
-  if (problems.length > 0) throw new NotificationConfigError(`Invalid notification channel configuration: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new NotificationConfigError(`Invalid notification channel configuration: ${problems.join('; ')}`);
   return channels;
 }

@@ -52,10 +52,19 @@ export function slackBody(input: NotificationInput): { text: string } {
 
 /** The JSON webhook body. */
 export function webhookBody(input: NotificationInput): Record<string, unknown> {
-  return { event: input.event, title: input.title, lines: input.lines, data: input.data, idempotencyKey: input.idempotencyKey };
+  return {
+    event: input.event,
+    title: input.title,
+    lines: input.lines,
+    data: input.data,
+    idempotencyKey: input.idempotencyKey,
+  };
 }
 
-function requestFor(channel: NotificationChannel, input: NotificationInput): { headers: Record<string, string>; body: string } {
+function requestFor(
+  channel: NotificationChannel,
+  input: NotificationInput,
+): { headers: Record<string, string>; body: string } {
   const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'arkor-temporal' };
   if (channel.kind === 'slack') return { headers, body: JSON.stringify(slackBody(input)) };
   return { headers: { ...headers, 'Idempotency-Key': input.idempotencyKey }, body: JSON.stringify(webhookBody(input)) };
@@ -151,7 +160,12 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const snippet = redactUrl(responseText, channel.url).slice(0, MAX_BODY_CHARS).trim();
       const message = `channel ${name} answered ${status}${snippet !== '' ? `: ${snippet}` : ''}`;
       if (!isRetryableStatus(status)) {
-        throw ApplicationFailure.create({ type: NotifyFailureType.Rejected, message, nonRetryable: true, details: [{ status }] });
+        throw ApplicationFailure.create({
+          type: NotifyFailureType.Rejected,
+          message,
+          nonRetryable: true,
+          details: [{ status }],
+        });
       }
       const retryAfterMs = status === 429 ? parseRetryAfterMs(retryAfter) : undefined;
       throw ApplicationFailure.create({

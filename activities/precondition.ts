@@ -25,9 +25,14 @@ export class PreconditionModuleError extends Error {
 export async function loadPreconditions(modulePath: string | undefined): Promise<PreconditionRegistry> {
   const registry = new Map<string, Precondition>();
   if (!modulePath) return registry;
-  const exported = await importModuleExports(modulePath, 'preconditions', (message) => new PreconditionModuleError(message));
+  const exported = await importModuleExports(
+    modulePath,
+    'preconditions',
+    (message) => new PreconditionModuleError(message),
+  );
   for (const [name, value] of exported) {
-    if (typeof value !== 'function') throw new PreconditionModuleError(`Export "${name}" of ${modulePath} is not a function.`);
+    if (typeof value !== 'function')
+      throw new PreconditionModuleError(`Export "${name}" of ${modulePath} is not a function.`);
     registry.set(name, value as Precondition);
   }
   return registry;
@@ -47,7 +52,10 @@ export function createPreconditionActivities(deps: { preconditions: Precondition
           `precondition.check: the worker has no precondition "${input.check}" (it has: ${[...deps.preconditions.keys()].join(', ') || 'none'})`,
         );
       }
-      const { revision, detail } = await check({ trainer: input.trainer, ...(input.labels ? { labels: input.labels } : {}) });
+      const { revision, detail } = await check({
+        trainer: input.trainer,
+        ...(input.labels ? { labels: input.labels } : {}),
+      });
       // The newest completed run promoted in this scope is "the last promoted run".
       const query = `WorkflowType = 'trainingRun' AND ${ArkorPromotedScope.name} = ${quoted(input.scope)} AND ExecutionStatus = 'Completed'`;
       for await (const execution of Context.current().client.workflow.list({ query, pageSize: 1 })) {

@@ -67,7 +67,10 @@ export function keyMarker(workflowId: string): string {
 /** The label a run's key gets in Arkor: the requested label, shortened to fit, then the run's marker. */
 export function markedKeyLabel(label: string, workflowId: string): string {
   const marker = keyMarker(workflowId);
-  return `${label.trim().slice(0, MAX_KEY_LABEL_CHARS - marker.length - 1).trimEnd()} ${marker}`;
+  return `${label
+    .trim()
+    .slice(0, MAX_KEY_LABEL_CHARS - marker.length - 1)
+    .trimEnd()} ${marker}`;
 }
 
 /** What `createDeploymentKey` returns. Never the plaintext. */
@@ -164,12 +167,19 @@ export function createPromotionActivities(deps: PromotionDeps) {
   }
 
   /** Creates the deployment; a 409 means an earlier attempt (or someone else) already did. */
-  async function createOrFind(input: RetargetInput, authMode: 'none' | 'fixed_api_key'): Promise<{ deployment: Deployment; created: boolean }> {
+  async function createOrFind(
+    input: RetargetInput,
+    authMode: 'none' | 'fixed_api_key',
+  ): Promise<{ deployment: Deployment; created: boolean }> {
     try {
-      const deployment = await arkor.createDeployment({ slug: input.slug, target: input.target, authMode }, { signal: cancellationSignal() });
+      const deployment = await arkor.createDeployment(
+        { slug: input.slug, target: input.target, authMode },
+        { signal: cancellationSignal() },
+      );
       return { deployment, created: true };
     } catch (error) {
-      if (!(error instanceof CloudApiError && error.status === 409)) rethrowArkorError(error, `create deployment ${input.slug}`);
+      if (!(error instanceof CloudApiError && error.status === 409))
+        rethrowArkorError(error, `create deployment ${input.slug}`);
     }
     const existing = await findBySlug(input.slug);
     if (existing === undefined) {
@@ -208,7 +218,10 @@ export function createPromotionActivities(deps: PromotionDeps) {
   }
 
   /** One non-streamed chat through the edge; a non-empty answer passes. Transient errors throw. */
-  async function chatThroughEdge(input: VerifyInput, apiKey: string | undefined): Promise<VerifyResult & { status?: number }> {
+  async function chatThroughEdge(
+    input: VerifyInput,
+    apiKey: string | undefined,
+  ): Promise<VerifyResult & { status?: number }> {
     const body = {
       messages: input.prompt.messages,
       stream: false,
@@ -217,7 +230,11 @@ export function createPromotionActivities(deps: PromotionDeps) {
     try {
       const response = await arkor.edgeChat(input.slug, apiKey, body, { signal: cancellationSignal() });
       const answer = await readChatText(response);
-      if (answer.trim() === '') return { ok: false, reason: `deployment ${input.slug} answered an empty message to prompt ${input.prompt.name}` };
+      if (answer.trim() === '')
+        return {
+          ok: false,
+          reason: `deployment ${input.slug} answered an empty message to prompt ${input.prompt.name}`,
+        };
       return { ok: true };
     } catch (error) {
       if (isTransient(error)) rethrowArkorError(error, `chat through the edge of deployment ${input.slug}`);
@@ -246,12 +263,19 @@ export function createPromotionActivities(deps: PromotionDeps) {
     let keyId: string;
     let plaintext: string;
     try {
-      const created = await arkor.createDeploymentKey(deploymentId, { label: `${VERIFICATION_KEY_LABEL_PREFIX} ${new Date().toISOString()}` }, { signal: cancellationSignal() });
+      const created = await arkor.createDeploymentKey(
+        deploymentId,
+        { label: `${VERIFICATION_KEY_LABEL_PREFIX} ${new Date().toISOString()}` },
+        { signal: cancellationSignal() },
+      );
       keyId = created.id;
       plaintext = created.plaintext;
     } catch (error) {
       if (isTransient(error)) rethrowArkorError(error, `create a verification key for deployment ${input.slug}`);
-      return { ok: false, reason: `could not create a verification key for deployment ${input.slug}: ${errorText(error)}` };
+      return {
+        ok: false,
+        reason: `could not create a verification key for deployment ${input.slug}: ${errorText(error)}`,
+      };
     }
     try {
       return await chatThroughEdge(input, plaintext);
@@ -259,7 +283,11 @@ export function createPromotionActivities(deps: PromotionDeps) {
       try {
         await revokeKey(deploymentId, keyId);
       } catch (error) {
-        log.warn('Could not revoke the verification key; the next verification will', { slug: input.slug, keyId, error: errorText(error) });
+        log.warn('Could not revoke the verification key; the next verification will', {
+          slug: input.slug,
+          keyId,
+          error: errorText(error),
+        });
       }
     }
   }
@@ -272,7 +300,11 @@ export function createPromotionActivities(deps: PromotionDeps) {
    * quietly (the retry then takes that key, without a plaintext, and says so). A zombie attempt of
    * the same run creating at the same moment would lose its key too: it never reported it.
    */
-  async function revokeLostCreate(input: DeploymentKeyInput, ownLabel: string, known: ReadonlySet<string>): Promise<void> {
+  async function revokeLostCreate(
+    input: DeploymentKeyInput,
+    ownLabel: string,
+    known: ReadonlySet<string>,
+  ): Promise<void> {
     for (const delayMs of lostCreateProbeDelaysMs) {
       if (delayMs > 0) await sleep(delayMs);
       let keys: DeploymentKey[];
@@ -286,9 +318,17 @@ export function createPromotionActivities(deps: PromotionDeps) {
       for (const key of made) {
         try {
           await revokeKey(input.deploymentId, key.id);
-          log.warn('Revoked the key made by a create whose answer was lost (its plaintext went with the answer)', { slug: input.slug, keyId: key.id, prefix: key.prefix });
+          log.warn('Revoked the key made by a create whose answer was lost (its plaintext went with the answer)', {
+            slug: input.slug,
+            keyId: key.id,
+            prefix: key.prefix,
+          });
         } catch (error) {
-          log.warn('Could not revoke the key made by a create whose answer was lost', { slug: input.slug, keyId: key.id, error: errorText(error) });
+          log.warn('Could not revoke the key made by a create whose answer was lost', {
+            slug: input.slug,
+            keyId: key.id,
+            error: errorText(error),
+          });
         }
       }
       return;
@@ -299,7 +339,10 @@ export function createPromotionActivities(deps: PromotionDeps) {
    * Of several live keys, the one whose plaintext this worker's store holds, else the oldest: every
    * attempt, on any worker, then settles on the same key.
    */
-  async function pickKey(slug: string, candidates: readonly DeploymentKey[]): Promise<{ key: DeploymentKey; storedAt?: string } | undefined> {
+  async function pickKey(
+    slug: string,
+    candidates: readonly DeploymentKey[],
+  ): Promise<{ key: DeploymentKey; storedAt?: string } | undefined> {
     const ordered = [...candidates].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     for (const key of ordered) {
       const stored = await keyStore.get(slug, key.id);
@@ -335,7 +378,11 @@ export function createPromotionActivities(deps: PromotionDeps) {
         }
         const outcome = await createOrFind(input, input.createWith.authMode);
         if (outcome.created) {
-          log.info('Deployment created', { slug: input.slug, deploymentId: outcome.deployment.id, target: describeTarget(input.target) });
+          log.info('Deployment created', {
+            slug: input.slug,
+            deploymentId: outcome.deployment.id,
+            target: describeTarget(input.target),
+          });
           return { deployment: toDeploymentState(outcome.deployment), changed: true, created: true };
         }
         deployment = outcome.deployment;
@@ -344,11 +391,19 @@ export function createPromotionActivities(deps: PromotionDeps) {
       if (sameTarget(current.target, input.target)) return { deployment: current, changed: false, created: false };
       let updated: Deployment;
       try {
-        updated = await arkor.updateDeployment(deployment.id, { target: input.target }, { signal: cancellationSignal() });
+        updated = await arkor.updateDeployment(
+          deployment.id,
+          { target: input.target },
+          { signal: cancellationSignal() },
+        );
       } catch (error) {
         rethrowArkorError(error, `retarget deployment ${input.slug}`);
       }
-      log.info('Deployment retargeted', { slug: input.slug, from: describeTarget(current.target), to: describeTarget(input.target) });
+      log.info('Deployment retargeted', {
+        slug: input.slug,
+        from: describeTarget(current.target),
+        to: describeTarget(input.target),
+      });
       return { deployment: toDeploymentState(updated), changed: true, created: false };
     },
 
@@ -373,7 +428,10 @@ export function createPromotionActivities(deps: PromotionDeps) {
       }
       const state = toDeploymentState(deployment);
       if (!sameTarget(state.target, input.target)) {
-        return { ok: false, reason: `deployment ${input.slug} serves the ${describeTarget(state.target)}, expected the ${describeTarget(input.target)}` };
+        return {
+          ok: false,
+          reason: `deployment ${input.slug} serves the ${describeTarget(state.target)}, expected the ${describeTarget(input.target)}`,
+        };
       }
       if (!state.enabled) return { ok: false, reason: `deployment ${input.slug} is disabled` };
       if (state.authMode === 'none') return chatThroughEdge(input, undefined);
@@ -382,7 +440,8 @@ export function createPromotionActivities(deps: PromotionDeps) {
         const result = await chatThroughEdge(input, stored);
         // A stored key may be stale (revoked by hand, or from an earlier deployment of the slug):
         // that says nothing about the adapter, so check again with a key of our own.
-        if (result.status !== 401) return { ok: result.ok, ...(result.reason !== undefined ? { reason: result.reason } : {}) };
+        if (result.status !== 401)
+          return { ok: result.ok, ...(result.reason !== undefined ? { reason: result.reason } : {}) };
         log.warn('The stored key was refused by the edge; verifying with a temporary key', { slug: input.slug });
       }
       return chatWithVerificationKey(input, deployment.id);
@@ -412,27 +471,48 @@ export function createPromotionActivities(deps: PromotionDeps) {
       }
       const live = keys.filter((key) => key.enabled);
       const own = live.filter((key) => key.label === ownLabel);
-      const others = live.filter((key) => key.label !== ownLabel && (key.label === label || MARKED_LABEL.exec(key.label)?.[1] === stem));
-      for (const [candidates, origin] of [[own, 'reattached'], [others, 'existing']] as const) {
+      const others = live.filter(
+        (key) => key.label !== ownLabel && (key.label === label || MARKED_LABEL.exec(key.label)?.[1] === stem),
+      );
+      for (const [candidates, origin] of [
+        [own, 'reattached'],
+        [others, 'existing'],
+      ] as const) {
         const found = await pickKey(input.slug, candidates);
         if (found === undefined) continue;
         const { key, storedAt } = found;
-        const issued: IssuedDeploymentKey = { keyId: key.id, prefix: key.prefix, label: key.label, origin, ...(storedAt !== undefined ? { storedAt } : {}) };
+        const issued: IssuedDeploymentKey = {
+          keyId: key.id,
+          prefix: key.prefix,
+          label: key.label,
+          origin,
+          ...(storedAt !== undefined ? { storedAt } : {}),
+        };
         if (storedAt === undefined) {
           log.warn(
             origin === 'reattached'
               ? 'Deployment key created by an earlier attempt of this run; its plaintext is in the key store of the worker that created it, not here (or was lost if that worker died before storing it)'
-              : 'A live deployment key with this label exists; keeping it (its plaintext is not in this worker\'s key store)',
+              : "A live deployment key with this label exists; keeping it (its plaintext is not in this worker's key store)",
             { slug: input.slug, keyId: key.id, prefix: key.prefix, label: key.label },
           );
         } else {
-          log.info('Deployment key already issued', { slug: input.slug, keyId: key.id, prefix: key.prefix, origin, storedAt });
+          log.info('Deployment key already issued', {
+            slug: input.slug,
+            keyId: key.id,
+            prefix: key.prefix,
+            origin,
+            storedAt,
+          });
         }
         return issued;
       }
       let created: CreatedDeploymentKey;
       try {
-        created = await arkor.createDeploymentKey(input.deploymentId, { label: ownLabel }, { signal: cancellationSignal() });
+        created = await arkor.createDeploymentKey(
+          input.deploymentId,
+          { label: ownLabel },
+          { signal: cancellationSignal() },
+        );
       } catch (error) {
         if (mayHaveCreated(error)) await revokeLostCreate(input, ownLabel, new Set(keys.map((key) => key.id)));
         rethrowArkorError(error, `create a key for deployment ${input.slug}`);
@@ -447,11 +527,20 @@ export function createPromotionActivities(deps: PromotionDeps) {
         try {
           await revokeKey(input.deploymentId, created.id);
         } catch (revokeError) {
-          log.warn('Could not revoke the key whose plaintext could not be stored', { slug: input.slug, keyId: created.id, error: errorText(revokeError) });
+          log.warn('Could not revoke the key whose plaintext could not be stored', {
+            slug: input.slug,
+            keyId: created.id,
+            error: errorText(revokeError),
+          });
         }
         throw error;
       }
-      log.info('Deployment key created and stored', { slug: input.slug, keyId: created.id, prefix: created.prefix, storedAt });
+      log.info('Deployment key created and stored', {
+        slug: input.slug,
+        keyId: created.id,
+        prefix: created.prefix,
+        storedAt,
+      });
       return { keyId: created.id, prefix: created.prefix, label: created.label, origin: 'created', storedAt };
     },
   };

@@ -84,9 +84,16 @@ export class RunDelivery {
     if (current < this.options.maxBacklog) return;
     const since = Date.now();
     this.options.onPause?.(true, current);
-    for (let delay: number = PAUSE_POLL_MS.first; current >= this.options.maxBacklog; delay = Math.min(delay * PAUSE_POLL_MS.factor, PAUSE_POLL_MS.max)) {
+    for (
+      let delay: number = PAUSE_POLL_MS.first;
+      current >= this.options.maxBacklog;
+      delay = Math.min(delay * PAUSE_POLL_MS.factor, PAUSE_POLL_MS.max)
+    ) {
       if (Date.now() - since >= giveUpAfterMs) {
-        throw new ReadAgainFrom(this.acknowledged, `paused on a backlog of ${current} events for ${Date.now() - since} ms`);
+        throw new ReadAgainFrom(
+          this.acknowledged,
+          `paused on a backlog of ${current} events for ${Date.now() - since} ms`,
+        );
       }
       await sleep(delay, undefined, { signal: this.options.signal });
       this.options.onProgress(this.acknowledged);

@@ -67,10 +67,14 @@ export async function loadScorers(modulePath: string | undefined): Promise<Score
   if (exported.length === 0) throw new ScorerModuleError(`The scorer module ${modulePath} exports no scorer.`);
   for (const [name, value] of exported) {
     if (typeof value !== 'function') {
-      throw new ScorerModuleError(`Export "${name}" of ${modulePath} is not a scorer function (it is ${describe(value)}).`);
+      throw new ScorerModuleError(
+        `Export "${name}" of ${modulePath} is not a scorer function (it is ${describe(value)}).`,
+      );
     }
     if (BUILTIN_SCORERS.has(name)) {
-      throw new ScorerModuleError(`Export "${name}" of ${modulePath} shadows the built-in scorer of that name; rename it.`);
+      throw new ScorerModuleError(
+        `Export "${name}" of ${modulePath} shadows the built-in scorer of that name; rename it.`,
+      );
     }
     scorers.set(name, value as Scorer);
   }

@@ -17,7 +17,10 @@ export interface AnswerScore {
 /** An expectation names a scorer the worker does not have. */
 export class UnknownScorerError extends Error {
   override readonly name = 'UnknownScorerError';
-  constructor(readonly scorer: string, known: readonly string[]) {
+  constructor(
+    readonly scorer: string,
+    known: readonly string[],
+  ) {
     super(`unknown scorer "${scorer}" (this worker has: ${known.join(', ') || 'none'})`);
   }
 }
@@ -30,7 +33,10 @@ export class InvalidExpectationError extends Error {
 /** A registered scorer threw; `scorer` names it and `cause` is what it threw. */
 export class ScorerFailedError extends Error {
   override readonly name = 'ScorerFailedError';
-  constructor(readonly scorer: string, cause: unknown) {
+  constructor(
+    readonly scorer: string,
+    cause: unknown,
+  ) {
     super(`scorer "${scorer}" threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
@@ -68,7 +74,9 @@ function compileRegex(source: string, flags: string | undefined): RegExp {
   } catch (error) {
     // The input schema checks the source alone; some flag combinations (`u` with `v`) or
     // patterns valid only without `u`/`v` still fail here.
-    throw new InvalidExpectationError(`invalid regex /${source}/${flags ?? ''}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InvalidExpectationError(
+      `invalid regex /${source}/${flags ?? ''}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -117,7 +125,11 @@ function scoreContains(answer: string, texts: string | string[], caseSensitive: 
   const missing = wanted.filter((text) => !haystack.includes(caseSensitive ? text : text.toLowerCase()));
   const found = wanted.length - missing.length;
   const score = found / wanted.length;
-  if (missing.length === 0) return { score, detail: wanted.length === 1 ? `contains ${quote(wanted[0] ?? '')}` : `contains all ${wanted.length} texts` };
+  if (missing.length === 0)
+    return {
+      score,
+      detail: wanted.length === 1 ? `contains ${quote(wanted[0] ?? '')}` : `contains all ${wanted.length} texts`,
+    };
   return { score, detail: `contains ${found}/${wanted.length}; missing ${missing.map(quote).join(', ')}` };
 }
 
@@ -125,7 +137,9 @@ function scoreExact(answer: string, expected: string, caseSensitive: boolean): A
   const actual = answer.trim();
   const want = expected.trim();
   const equal = caseSensitive ? actual === want : actual.toLowerCase() === want.toLowerCase();
-  return equal ? { score: 1, detail: 'exact match' } : { score: 0, detail: `expected exactly ${quote(want)}, got ${quote(actual)}` };
+  return equal
+    ? { score: 1, detail: 'exact match' }
+    : { score: 0, detail: `expected exactly ${quote(want)}, got ${quote(actual)}` };
 }
 
 function scoreJson(answer: string, schema: Record<string, unknown>): AnswerScore {
@@ -154,9 +168,13 @@ async function scoreWithScorer(
   } catch (error) {
     throw new ScorerFailedError(name, error);
   }
-  if (typeof value !== 'number' || Number.isNaN(value)) return { score: 0, detail: `scorer ${name} returned ${String(value)}, not a number` };
+  if (typeof value !== 'number' || Number.isNaN(value))
+    return { score: 0, detail: `scorer ${name} returned ${String(value)}, not a number` };
   const score = clamp01(value);
-  return { score, detail: score === value ? `scorer ${name}: ${score}` : `scorer ${name}: ${value} clamped to ${score}` };
+  return {
+    score,
+    detail: score === value ? `scorer ${name}: ${score}` : `scorer ${name}: ${value} clamped to ${score}`,
+  };
 }
 
 /**
@@ -185,7 +203,9 @@ export async function scoreAnswer(
   if ('regex' in expectation) {
     const regex = compileRegex(expectation.regex, expectation.flags);
     const shown = `/${expectation.regex}/${expectation.flags ?? ''}`;
-    return regex.test(answer) ? { score: 1, detail: `matches ${shown}` } : { score: 0, detail: `no match for ${shown}` };
+    return regex.test(answer)
+      ? { score: 1, detail: `matches ${shown}` }
+      : { score: 0, detail: `no match for ${shown}` };
   }
   if ('exact' in expectation) return scoreExact(answer, expectation.exact, expectation.caseSensitive === true);
   if ('jsonSchema' in expectation) return scoreJson(answer, expectation.jsonSchema);
@@ -205,7 +225,8 @@ export function weightedScore(prompts: readonly PromptScore[], weights: readonly
   let weighted = 0;
   for (const [index, prompt] of prompts.entries()) {
     const weight = weights[index] ?? 0;
-    if (!Number.isFinite(weight) || weight < 0) throw new RangeError(`weightedScore: weight ${weight} of "${prompt.name}" is not a non-negative number`);
+    if (!Number.isFinite(weight) || weight < 0)
+      throw new RangeError(`weightedScore: weight ${weight} of "${prompt.name}" is not a non-negative number`);
     total += weight;
     weighted += weight * prompt.score;
   }

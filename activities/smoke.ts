@@ -75,7 +75,10 @@ type Ask = (request: ChatRequest, signal: AbortSignal | undefined) => Promise<Re
 
 export function createSmokeActivities(deps: SmokeDeps) {
   /** How to ask the target, or why it cannot be asked at all. */
-  async function askerFor(target: SmokeTarget, signal: AbortSignal | undefined): Promise<Ask | { unavailable: string }> {
+  async function askerFor(
+    target: SmokeTarget,
+    signal: AbortSignal | undefined,
+  ): Promise<Ask | { unavailable: string }> {
     const options = (s: AbortSignal | undefined) => (s === undefined ? {} : { signal: s });
     switch (target.kind) {
       case 'checkpoint': {
@@ -104,7 +107,12 @@ export function createSmokeActivities(deps: SmokeDeps) {
     }
   }
 
-  async function runPrompt(ask: Ask, prompt: GoldenPrompt, signal: AbortSignal | undefined, what: string): Promise<PromptScore> {
+  async function runPrompt(
+    ask: Ask,
+    prompt: GoldenPrompt,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<PromptScore> {
     let answer: string;
     try {
       answer = await readChatText(await ask(chatRequestFor(prompt), signal));
@@ -149,9 +157,18 @@ export function createSmokeActivities(deps: SmokeDeps) {
       const ask = await askerFor(target, signal);
       const scores: PromptScore[] = [];
       for (const prompt of prompts) {
-        scores.push(typeof ask === 'function' ? await runPrompt(ask, prompt, signal, what) : zero(prompt, ask.unavailable));
+        scores.push(
+          typeof ask === 'function' ? await runPrompt(ask, prompt, signal, what) : zero(prompt, ask.unavailable),
+        );
       }
-      return { target, score: weightedScore(scores, prompts.map((prompt) => prompt.weight ?? 1)), prompts: scores };
+      return {
+        target,
+        score: weightedScore(
+          scores,
+          prompts.map((prompt) => prompt.weight ?? 1),
+        ),
+        prompts: scores,
+      };
     },
   };
 }

@@ -73,9 +73,15 @@ export function createStreamActivities(deps: ActivityDeps) {
 
       // Any earlier position is safe: the run trims or refuses what it already has. The last
       // heartbeat's is usually the closest.
-      const from = heartbeatPosition(context.info.heartbeatDetails) ?? { ...(input.cursor === undefined ? {} : { cursor: input.cursor }), offset: input.offset ?? 0 };
+      const from = heartbeatPosition(context.info.heartbeatDetails) ?? {
+        ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
+        offset: input.offset ?? 0,
+      };
       const heartbeat = (position: StreamPosition): void =>
-        context.heartbeat({ ...(position.cursor === undefined ? {} : { cursor: position.cursor }), offset: position.offset } satisfies StreamHeartbeat);
+        context.heartbeat({
+          ...(position.cursor === undefined ? {} : { cursor: position.cursor }),
+          offset: position.offset,
+        } satisfies StreamHeartbeat);
       const delivery = new RunDelivery(run, from, {
         maxBacklog: deps.stream.maxBacklog,
         readAgainAfterPauseMs: deps.stream.readAgainAfterPauseMs,
@@ -94,13 +100,16 @@ export function createStreamActivities(deps: ActivityDeps) {
       const watch: StreamWatch = { aliveAt: Date.now() };
       let blockedRetries = 0;
       try {
-        for (let spuriousEnds = 0; ; ) {
+        for (let spuriousEnds = 0; ;) {
           let outcome: StreamOutcome;
           try {
             outcome = await followFrom(deps, input.jobId, delivery, watch, context.cancellationSignal);
           } catch (error) {
             if (error instanceof ReadAgainFrom) {
-              log.info('Reading the stream again from the run’s position', { reason: error.message, cursor: error.position.cursor });
+              log.info('Reading the stream again from the run’s position', {
+                reason: error.message,
+                cursor: error.position.cursor,
+              });
               await delivery.waitForRoom();
               continue;
             }
@@ -113,10 +122,13 @@ export function createStreamActivities(deps: ActivityDeps) {
               // A new episode (the stream was served since the last refusal) starts the backoff over.
               if (!delivery.blocked) blockedRetries = 0;
               const delayMs = Math.min(deps.stream.blockedRetryMs * 2 ** blockedRetries++, BLOCKED_RETRY_MAX_MS);
-              log.warn('The run is blocked: Arkor refuses this worker; retrying later (a redeploy with a new token or client fixes it)', {
-                status: error.status,
-                delayMs,
-              });
+              log.warn(
+                'The run is blocked: Arkor refuses this worker; retrying later (a redeploy with a new token or client fixes it)',
+                {
+                  status: error.status,
+                  delayMs,
+                },
+              );
               await delivery.setBlocked(`Arkor answered ${error.status}: ${error.message}`);
               await sleep(delayMs, undefined, { signal: context.cancellationSignal });
               continue;
@@ -129,7 +141,9 @@ export function createStreamActivities(deps: ActivityDeps) {
           // the stream early: follow it again.
           if (outcome.status !== 'queued' && outcome.status !== 'running') return outcome;
           if (spuriousEnds >= MAX_SPURIOUS_ENDS) {
-            throw ApplicationFailure.retryable(`The stream ended ${spuriousEnds + 1} times while the job is ${outcome.status}`);
+            throw ApplicationFailure.retryable(
+              `The stream ended ${spuriousEnds + 1} times while the job is ${outcome.status}`,
+            );
           }
           spuriousEnds++;
           log.warn('Stream ended while the job is still active; following it again', { status: outcome.status });
@@ -146,7 +160,12 @@ export function createStreamActivities(deps: ActivityDeps) {
         }
         // A deleted job: no retry brings it back, and an unbounded retry policy would loop forever.
         if (error instanceof JobGoneError) {
-          throw ApplicationFailure.create({ type: FailureType.ArkorRejected, message: error.message, nonRetryable: true, details: [{ status: 404 }] });
+          throw ApplicationFailure.create({
+            type: FailureType.ArkorRejected,
+            message: error.message,
+            nonRetryable: true,
+            details: [{ status: 404 }],
+          });
         }
         throw error;
       } finally {
@@ -160,7 +179,13 @@ export function createStreamActivities(deps: ActivityDeps) {
  * Reads the stream from the run's position until the terminal event or `end`, delivering events
  * in batches. Throws {@link ReadAgainFrom} when the run wants the stream read from elsewhere.
  */
-async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelivery, watch: StreamWatch, signal: AbortSignal): Promise<StreamOutcome> {
+async function followFrom(
+  deps: ActivityDeps,
+  jobId: string,
+  delivery: RunDelivery,
+  watch: StreamWatch,
+  signal: AbortSignal,
+): Promise<StreamOutcome> {
   // The position moves only once the run acknowledged a batch: events still held here (the
   // batcher reads ahead while a delivery is in flight) are read again by a later attempt.
   const batcher = new EventBatcher((events) => delivery.deliver(events), {
@@ -170,7 +195,8 @@ async function followFrom(deps: ActivityDeps, jobId: string, delivery: RunDelive
   try {
     return await followOnce(deps, jobId, delivery, batcher, watch, signal);
   } catch (error) {
-    const permanent = (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
+    const permanent =
+      (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
     // No attempt will read these events again: hand over what was read before failing.
     if (permanent) await batcher.flush().catch(() => undefined);
     throw error;

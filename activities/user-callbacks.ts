@@ -59,7 +59,15 @@ export interface CheckpointAdapter {
 /** A chat request without its target: `infer` binds the adapter. */
 export type InferArgs = Pick<
   ChatRequest,
-  'messages' | 'temperature' | 'topP' | 'maxTokens' | 'stream' | 'tools' | 'toolChoice' | 'responseFormat' | 'structuredOutputs'
+  | 'messages'
+  | 'temperature'
+  | 'topP'
+  | 'maxTokens'
+  | 'stream'
+  | 'tools'
+  | 'toolChoice'
+  | 'responseFormat'
+  | 'structuredOutputs'
 >;
 
 /** Inference against the checkpoint: the chat route with the adapter bound; the raw Response. */
@@ -82,7 +90,11 @@ export interface TrainingCallbacks {
     artifacts: unknown[] | undefined;
     context: CallbackContext;
   }) => Awaitable<CallbackReturn>;
-  onCompleted?: (args: { job: TrainingJob; artifacts: unknown[]; context: CallbackContext }) => Awaitable<CallbackReturn>;
+  onCompleted?: (args: {
+    job: TrainingJob;
+    artifacts: unknown[];
+    context: CallbackContext;
+  }) => Awaitable<CallbackReturn>;
   onFailed?: (args: { job: TrainingJob; error: string; context: CallbackContext }) => Awaitable<CallbackReturn>;
 }
 

@@ -12,7 +12,10 @@ export interface ReconnectPolicy {
 }
 
 /** The SDK's defaults: 1 s base, 60 s cap, unlimited attempts. */
-export const DEFAULT_RECONNECT_POLICY: Readonly<ReconnectPolicy> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 60_000 });
+export const DEFAULT_RECONNECT_POLICY: Readonly<ReconnectPolicy> = Object.freeze({
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+});
 
 /** Fills a partial policy with {@link DEFAULT_RECONNECT_POLICY}. */
 export function resolveReconnectPolicy(policy: Partial<ReconnectPolicy> = {}): ReconnectPolicy {

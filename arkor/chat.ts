@@ -3,7 +3,9 @@ import { parseJsonLenient } from './json.js';
 import { readSseFrames } from './sse.js';
 
 function recordOf(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function firstChoice(value: Record<string, unknown>): Record<string, unknown> | undefined {

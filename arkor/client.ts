@@ -106,7 +106,10 @@ export class ArkorClient {
     this.token = connection.token;
     this.fetchImpl = connection.fetch ?? globalThis.fetch;
     this.requestTimeoutMs = connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.deploymentUrlTemplate = (connection.deploymentUrlTemplate ?? DEFAULT_DEPLOYMENT_URL_TEMPLATE).replace(/\/+$/, '');
+    this.deploymentUrlTemplate = (connection.deploymentUrlTemplate ?? DEFAULT_DEPLOYMENT_URL_TEMPLATE).replace(
+      /\/+$/,
+      '',
+    );
     this.onDeprecation = connection.onDeprecation;
   }
 
@@ -119,25 +122,47 @@ export class ArkorClient {
 
   /** `POST /v1/jobs`. Not idempotent: a retried call creates a second job. */
   async createJob(request: CreateJobRequest, options: { signal?: AbortSignal } = {}): Promise<TrainingJob> {
-    const body = await this.json(envelopes.job, 'POST /v1/jobs', { method: 'POST', path: '/v1/jobs', scope: 'project', body: request, ...this.timed(options) });
+    const body = await this.json(envelopes.job, 'POST /v1/jobs', {
+      method: 'POST',
+      path: '/v1/jobs',
+      scope: 'project',
+      body: request,
+      ...this.timed(options),
+    });
     return body.job;
   }
 
   /** `GET /v1/jobs/:id`; `events` is the stored history as loose objects (`[]` when absent). */
-  async getJob(jobId: string, options: { signal?: AbortSignal } = {}): Promise<{ job: TrainingJob; events: unknown[] }> {
-    const body = await this.json(envelopes.jobWithEvents, 'GET /v1/jobs/:id', { method: 'GET', path: `/v1/jobs/${enc(jobId)}`, scope: 'project', ...this.timed(options) });
+  async getJob(
+    jobId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ job: TrainingJob; events: unknown[] }> {
+    const body = await this.json(envelopes.jobWithEvents, 'GET /v1/jobs/:id', {
+      method: 'GET',
+      path: `/v1/jobs/${enc(jobId)}`,
+      scope: 'project',
+      ...this.timed(options),
+    });
     return { job: body.job, events: body.events ?? [] };
   }
 
   /** `GET /v1/jobs`: every job of the project (no pagination is known). */
   async listJobs(options: { signal?: AbortSignal } = {}): Promise<TrainingJob[]> {
-    const body = await this.json(envelopes.jobs, 'GET /v1/jobs', { method: 'GET', path: '/v1/jobs', scope: 'project', ...this.timed(options) });
+    const body = await this.json(envelopes.jobs, 'GET /v1/jobs', {
+      method: 'GET',
+      path: '/v1/jobs',
+      scope: 'project',
+      ...this.timed(options),
+    });
     return body.jobs;
   }
 
   /** `POST /v1/jobs/:id/cancel`. Resolves on any 2xx; a job already terminal throws `CloudApiError` 409. */
   async cancelJob(jobId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.send({ method: 'POST', path: `/v1/jobs/${enc(jobId)}/cancel`, scope: 'project', ...this.timed(options) }, true);
+    await this.send(
+      { method: 'POST', path: `/v1/jobs/${enc(jobId)}/cancel`, scope: 'project', ...this.timed(options) },
+      true,
+    );
   }
 
   /**
@@ -149,14 +174,17 @@ export class ArkorClient {
   async openJobEvents(jobId: string, options: { lastEventId?: string; signal?: AbortSignal } = {}): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'text/event-stream' };
     if (options.lastEventId !== undefined && options.lastEventId !== '') headers['Last-Event-ID'] = options.lastEventId;
-    return this.send({
-      method: 'GET',
-      path: `/v1/jobs/${enc(jobId)}/events/stream`,
-      scope: 'project',
-      headers,
-      timeoutMs: 0,
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    }, false);
+    return this.send(
+      {
+        method: 'GET',
+        path: `/v1/jobs/${enc(jobId)}/events/stream`,
+        scope: 'project',
+        headers,
+        timeoutMs: 0,
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      },
+      false,
+    );
   }
 
   // ---- inference ----------------------------------------------------------------------------
@@ -166,7 +194,10 @@ export class ArkorClient {
    * (JSON completion or SSE chunks; read it with `readChatText`). Non-2xx throws `CloudApiError`.
    */
   async chat(body: ChatRequest, options: RawRequestOptions = {}): Promise<Response> {
-    return this.send({ method: 'POST', path: '/v1/inference/chat', scope: 'project', body, ...this.timed(options) }, false);
+    return this.send(
+      { method: 'POST', path: '/v1/inference/chat', scope: 'project', body, ...this.timed(options) },
+      false,
+    );
   }
 
   /**
@@ -175,15 +206,27 @@ export class ArkorClient {
    * Returns the raw 2xx response; non-2xx throws `CloudApiError` (e.g. 401 for a revoked key,
    * 404 for a disabled or deleted deployment).
    */
-  async edgeChat(slug: string, apiKey: string | undefined, body: EdgeChatRequest, options: RawRequestOptions = {}): Promise<Response> {
+  async edgeChat(
+    slug: string,
+    apiKey: string | undefined,
+    body: EdgeChatRequest,
+    options: RawRequestOptions = {},
+  ): Promise<Response> {
     const url = `${this.deploymentUrlTemplate.split('{slug}').join(enc(slug))}/chat/completions`;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (apiKey !== undefined && apiKey !== '') headers.Authorization = `Bearer ${apiKey}`;
     const { signal, cleanup } = this.signalFor(this.timed(options));
     try {
-      const response = await this.fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+      const response = await this.fetchImpl(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
       if (!response.ok) {
-        throw await cloudApiErrorFromResponse(response, (message) => redactSecret(redactSecret(message, this.token), apiKey));
+        throw await cloudApiErrorFromResponse(response, (message) =>
+          redactSecret(redactSecret(message, this.token), apiKey),
+        );
       }
       return response;
     } finally {
@@ -195,67 +238,147 @@ export class ArkorClient {
 
   /** `GET /v1/endpoints`. */
   async listDeployments(options: { signal?: AbortSignal } = {}): Promise<Deployment[]> {
-    const body = await this.json(envelopes.deployments, 'GET /v1/endpoints', { method: 'GET', path: '/v1/endpoints', scope: 'project', ...this.timed(options) });
+    const body = await this.json(envelopes.deployments, 'GET /v1/endpoints', {
+      method: 'GET',
+      path: '/v1/endpoints',
+      scope: 'project',
+      ...this.timed(options),
+    });
     return body.deployments;
   }
 
   /** `POST /v1/endpoints` (409 when the slug is taken). */
-  async createDeployment(request: CreateDeploymentRequest, options: { signal?: AbortSignal } = {}): Promise<Deployment> {
-    const body = await this.json(envelopes.deployment, 'POST /v1/endpoints', { method: 'POST', path: '/v1/endpoints', scope: 'project', body: request, ...this.timed(options) });
+  async createDeployment(
+    request: CreateDeploymentRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Deployment> {
+    const body = await this.json(envelopes.deployment, 'POST /v1/endpoints', {
+      method: 'POST',
+      path: '/v1/endpoints',
+      scope: 'project',
+      body: request,
+      ...this.timed(options),
+    });
     return body.deployment;
   }
 
   /** `GET /v1/endpoints/:id`. */
   async getDeployment(deploymentId: string, options: { signal?: AbortSignal } = {}): Promise<Deployment> {
-    const body = await this.json(envelopes.deployment, 'GET /v1/endpoints/:id', { method: 'GET', path: `/v1/endpoints/${enc(deploymentId)}`, scope: 'project', ...this.timed(options) });
+    const body = await this.json(envelopes.deployment, 'GET /v1/endpoints/:id', {
+      method: 'GET',
+      path: `/v1/endpoints/${enc(deploymentId)}`,
+      scope: 'project',
+      ...this.timed(options),
+    });
     return body.deployment;
   }
 
   /** `PATCH /v1/endpoints/:id` with the partial body sent exactly as given. */
-  async updateDeployment(deploymentId: string, patch: UpdateDeploymentRequest, options: { signal?: AbortSignal } = {}): Promise<Deployment> {
-    const body = await this.json(envelopes.deployment, 'PATCH /v1/endpoints/:id', { method: 'PATCH', path: `/v1/endpoints/${enc(deploymentId)}`, scope: 'project', body: patch, ...this.timed(options) });
+  async updateDeployment(
+    deploymentId: string,
+    patch: UpdateDeploymentRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Deployment> {
+    const body = await this.json(envelopes.deployment, 'PATCH /v1/endpoints/:id', {
+      method: 'PATCH',
+      path: `/v1/endpoints/${enc(deploymentId)}`,
+      scope: 'project',
+      body: patch,
+      ...this.timed(options),
+    });
     return body.deployment;
   }
 
   /** `DELETE /v1/endpoints/:id` (cascades to its keys). */
   async deleteDeployment(deploymentId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.send({ method: 'DELETE', path: `/v1/endpoints/${enc(deploymentId)}`, scope: 'project', ...this.timed(options) }, true);
+    await this.send(
+      { method: 'DELETE', path: `/v1/endpoints/${enc(deploymentId)}`, scope: 'project', ...this.timed(options) },
+      true,
+    );
   }
 
   /** `GET /v1/endpoints/:id/keys` (never includes plaintexts). */
   async listDeploymentKeys(deploymentId: string, options: { signal?: AbortSignal } = {}): Promise<DeploymentKey[]> {
-    const body = await this.json(envelopes.keys, 'GET /v1/endpoints/:id/keys', { method: 'GET', path: `/v1/endpoints/${enc(deploymentId)}/keys`, scope: 'project', ...this.timed(options) });
+    const body = await this.json(envelopes.keys, 'GET /v1/endpoints/:id/keys', {
+      method: 'GET',
+      path: `/v1/endpoints/${enc(deploymentId)}/keys`,
+      scope: 'project',
+      ...this.timed(options),
+    });
     return body.keys;
   }
 
   /** `POST /v1/endpoints/:id/keys`; the returned `plaintext` is shown only this once. */
-  async createDeploymentKey(deploymentId: string, request: { label: string }, options: { signal?: AbortSignal } = {}): Promise<CreatedDeploymentKey> {
-    const body = await this.json(envelopes.key, 'POST /v1/endpoints/:id/keys', { method: 'POST', path: `/v1/endpoints/${enc(deploymentId)}/keys`, scope: 'project', body: request, ...this.timed(options) });
+  async createDeploymentKey(
+    deploymentId: string,
+    request: { label: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CreatedDeploymentKey> {
+    const body = await this.json(envelopes.key, 'POST /v1/endpoints/:id/keys', {
+      method: 'POST',
+      path: `/v1/endpoints/${enc(deploymentId)}/keys`,
+      scope: 'project',
+      body: request,
+      ...this.timed(options),
+    });
     return body.key;
   }
 
   /** `DELETE /v1/endpoints/:id/keys/:keyId` (the key stays listed with `enabled: false`). */
-  async revokeDeploymentKey(deploymentId: string, keyId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.send({ method: 'DELETE', path: `/v1/endpoints/${enc(deploymentId)}/keys/${enc(keyId)}`, scope: 'project', ...this.timed(options) }, true);
+  async revokeDeploymentKey(
+    deploymentId: string,
+    keyId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.send(
+      {
+        method: 'DELETE',
+        path: `/v1/endpoints/${enc(deploymentId)}/keys/${enc(keyId)}`,
+        scope: 'project',
+        ...this.timed(options),
+      },
+      true,
+    );
   }
 
   // ---- projects and identity ----------------------------------------------------------------
 
   /** `GET /v1/projects?orgSlug=` for `orgSlug` (default: this client's org). */
   async listProjects(options: { orgSlug?: string; signal?: AbortSignal } = {}): Promise<Project[]> {
-    const body = await this.json(envelopes.projects, 'GET /v1/projects', { method: 'GET', path: '/v1/projects', scope: 'org', ...this.orgOf(options), ...this.timed(options) });
+    const body = await this.json(envelopes.projects, 'GET /v1/projects', {
+      method: 'GET',
+      path: '/v1/projects',
+      scope: 'org',
+      ...this.orgOf(options),
+      ...this.timed(options),
+    });
     return body.projects;
   }
 
   /** `POST /v1/projects?orgSlug=` (409 when the slug is taken). */
-  async createProject(request: { name: string; slug: string }, options: { orgSlug?: string; signal?: AbortSignal } = {}): Promise<Project> {
-    const body = await this.json(envelopes.project, 'POST /v1/projects', { method: 'POST', path: '/v1/projects', scope: 'org', body: request, ...this.orgOf(options), ...this.timed(options) });
+  async createProject(
+    request: { name: string; slug: string },
+    options: { orgSlug?: string; signal?: AbortSignal } = {},
+  ): Promise<Project> {
+    const body = await this.json(envelopes.project, 'POST /v1/projects', {
+      method: 'POST',
+      path: '/v1/projects',
+      scope: 'org',
+      body: request,
+      ...this.orgOf(options),
+      ...this.timed(options),
+    });
     return body.project;
   }
 
   /** `GET /v1/me`: the token's user and orgs. */
   async me(options: { signal?: AbortSignal } = {}): Promise<Me> {
-    return this.json(envelopes.me, 'GET /v1/me', { method: 'GET', path: '/v1/me', scope: 'none', ...this.timed(options) });
+    return this.json(envelopes.me, 'GET /v1/me', {
+      method: 'GET',
+      path: '/v1/me',
+      scope: 'none',
+      ...this.timed(options),
+    });
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
@@ -275,8 +398,12 @@ export class ArkorClient {
    * The caller's signal combined with the total timeout. The timer is a plain setTimeout we can
    * clear, so a finished request leaves no timer behind (AbortSignal.timeout cannot be cleared).
    */
-  private signalFor(spec: { signal?: AbortSignal; timeoutMs: number }): { signal: AbortSignal | undefined; cleanup: () => void } {
-    if (spec.timeoutMs <= 0 || !Number.isFinite(spec.timeoutMs)) return { signal: spec.signal, cleanup: () => undefined };
+  private signalFor(spec: { signal?: AbortSignal; timeoutMs: number }): {
+    signal: AbortSignal | undefined;
+    cleanup: () => void;
+  } {
+    if (spec.timeoutMs <= 0 || !Number.isFinite(spec.timeoutMs))
+      return { signal: spec.signal, cleanup: () => undefined };
     const timeout = new AbortController();
     const timer = setTimeout(() => {
       timeout.abort(new DOMException(`Arkor request timed out after ${spec.timeoutMs} ms`, 'TimeoutError'));
@@ -288,7 +415,8 @@ export class ArkorClient {
 
   private urlFor(spec: RequestSpec): string {
     let query = '';
-    if (spec.scope === 'project') query = `?orgSlug=${enc(this.scope.orgSlug)}&projectSlug=${enc(this.scope.projectSlug)}`;
+    if (spec.scope === 'project')
+      query = `?orgSlug=${enc(this.scope.orgSlug)}&projectSlug=${enc(this.scope.projectSlug)}`;
     else if (spec.scope === 'org') query = `?orgSlug=${enc(spec.orgSlug ?? this.scope.orgSlug)}`;
     return `${this.baseUrl}${spec.path}${query}`;
   }
@@ -366,7 +494,8 @@ export function deprecationFromHeaders(headers: Headers): DeprecationNotice | un
   if (headers.get('deprecation') !== 'true') return undefined;
   const warning = headers.get('warning');
   const match = warning === null ? null : /^\d{3}\s+-\s+"(.+)"\s*$/.exec(warning);
-  const message = match?.[1] ?? (warning !== null && warning !== '' ? warning : `Arkor SDK ${ARKOR_SDK_VERSION} is deprecated`);
+  const message =
+    match?.[1] ?? (warning !== null && warning !== '' ? warning : `Arkor SDK ${ARKOR_SDK_VERSION} is deprecated`);
   return { sdkVersion: ARKOR_SDK_VERSION, message, sunset: headers.get('sunset') };
 }
 

@@ -30,7 +30,8 @@ interface ResolvedToken {
   credentials?: CredentialsFile;
 }
 
-const CONFIG_HELP = 'Set ARKOR_TOKEN, ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG (services), or log in with the arkor CLI ' +
+const CONFIG_HELP =
+  'Set ARKOR_TOKEN, ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG (services), or log in with the arkor CLI ' +
   'so that ~/.arkor/credentials.json exists and run from a project directory with .arkor/state.json.';
 
 /**
@@ -81,7 +82,9 @@ function resolveDeploymentUrlTemplate(env: NodeJS.ProcessEnv): string | undefine
   const template = env.ARKOR_DEPLOYMENT_URL_TEMPLATE;
   if (template === undefined || template === '') return undefined;
   if (!template.includes('{slug}')) {
-    throw new ArkorConfigError(`ARKOR_DEPLOYMENT_URL_TEMPLATE must contain "{slug}", e.g. https://{slug}.arkor.app/v1 (got "${template}").`);
+    throw new ArkorConfigError(
+      `ARKOR_DEPLOYMENT_URL_TEMPLATE must contain "{slug}", e.g. https://{slug}.arkor.app/v1 (got "${template}").`,
+    );
   }
   return template;
 }
@@ -105,13 +108,16 @@ async function readJsonFile(path: string): Promise<unknown> {
 async function resolveToken(env: NodeJS.ProcessEnv, homeDir: string): Promise<ResolvedToken> {
   const fromEnv = env.ARKOR_TOKEN;
   if (fromEnv !== undefined) {
-    if (fromEnv.trim() === '') throw new ArkorConfigError('ARKOR_TOKEN is set but empty; set it to an Arkor API token or unset it.');
+    if (fromEnv.trim() === '')
+      throw new ArkorConfigError('ARKOR_TOKEN is set but empty; set it to an Arkor API token or unset it.');
     return { token: fromEnv, source: 'env' };
   }
   const path = join(homeDir, '.arkor', 'credentials.json');
   const raw = await readJsonFile(path);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ArkorConfigError(`No Arkor credentials: ARKOR_TOKEN is not set and ${path} is missing or not JSON. ${CONFIG_HELP}`);
+    throw new ArkorConfigError(
+      `No Arkor credentials: ARKOR_TOKEN is not set and ${path} is missing or not JSON. ${CONFIG_HELP}`,
+    );
   }
   const credentials = raw as CredentialsFile;
   if (credentials.mode === 'anon') {
@@ -122,12 +128,16 @@ async function resolveToken(env: NodeJS.ProcessEnv, homeDir: string): Promise<Re
   }
   if (credentials.mode === 'oauth') {
     if (typeof credentials.accessToken !== 'string' || credentials.accessToken === '') {
-      throw new ArkorConfigError(`${path} (OAuth credentials) has no "accessToken". Log in again with the arkor CLI, or set ARKOR_TOKEN.`);
+      throw new ArkorConfigError(
+        `${path} (OAuth credentials) has no "accessToken". Log in again with the arkor CLI, or set ARKOR_TOKEN.`,
+      );
     }
     // expiresAt is Unix seconds; there is no refresh, so an expired token would only yield 401s.
     if (typeof credentials.expiresAt === 'number' && credentials.expiresAt * 1000 <= Date.now()) {
       const when = new Date(credentials.expiresAt * 1000).toISOString();
-      throw new ArkorConfigError(`The OAuth access token in ${path} expired at ${when}. Log in again with the arkor CLI, or set ARKOR_TOKEN.`);
+      throw new ArkorConfigError(
+        `The OAuth access token in ${path} expired at ${when}. Log in again with the arkor CLI, or set ARKOR_TOKEN.`,
+      );
     }
     return { token: credentials.accessToken, source: 'oauth', credentials };
   }
@@ -158,8 +168,10 @@ async function resolveScope(
   const orgSlug = env.ARKOR_ORG_SLUG || undefined;
   const projectSlug = env.ARKOR_PROJECT_SLUG || undefined;
   if (orgSlug !== undefined && projectSlug !== undefined) return { orgSlug, projectSlug };
-  if (orgSlug !== undefined) throw new ArkorConfigError('ARKOR_ORG_SLUG is set but ARKOR_PROJECT_SLUG is not; set both or neither.');
-  if (projectSlug !== undefined) throw new ArkorConfigError('ARKOR_PROJECT_SLUG is set but ARKOR_ORG_SLUG is not; set both or neither.');
+  if (orgSlug !== undefined)
+    throw new ArkorConfigError('ARKOR_ORG_SLUG is set but ARKOR_PROJECT_SLUG is not; set both or neither.');
+  if (projectSlug !== undefined)
+    throw new ArkorConfigError('ARKOR_PROJECT_SLUG is set but ARKOR_ORG_SLUG is not; set both or neither.');
 
   const statePath = join(cwd, '.arkor', 'state.json');
   const state = await readProjectState(statePath);
@@ -169,7 +181,7 @@ async function resolveScope(
       // Never overwrite: the file belongs to another identity's project (docs/arkor-protocol.md §2.3 rule 2).
       throw new ArkorConfigError(
         `${statePath} belongs to org "${state.orgSlug}", but the anonymous credentials are for org "${String(anonOrg)}". ` +
-        'Use the matching credentials, remove the file to bootstrap a new project, or set ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG.',
+          'Use the matching credentials, remove the file to bootstrap a new project, or set ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG.',
       );
     }
     return { orgSlug: state.orgSlug, projectSlug: state.projectSlug };
@@ -177,11 +189,13 @@ async function resolveScope(
   if (resolved.source !== 'anon') {
     throw new ArkorConfigError(
       `No Arkor project scope: set ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG, or create ${statePath} ` +
-      'containing { "orgSlug": "...", "projectSlug": "...", "projectId": "..." }.',
+        'containing { "orgSlug": "...", "projectSlug": "...", "projectId": "..." }.',
     );
   }
   if (typeof anonOrg !== 'string' || anonOrg === '') {
-    throw new ArkorConfigError('The anonymous credentials have no "orgSlug"; set ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG.');
+    throw new ArkorConfigError(
+      'The anonymous credentials have no "orgSlug"; set ARKOR_ORG_SLUG and ARKOR_PROJECT_SLUG.',
+    );
   }
   const project = await bootstrapProject(resolved.token, anonOrg, cwd, baseUrl, fetchImpl);
   await writeProjectState(statePath, { orgSlug: anonOrg, projectSlug: project.slug, projectId: project.id });
@@ -194,7 +208,11 @@ async function resolveScope(
  * `project` when empty.
  */
 export function projectSlugFromDirectory(directory: string): string {
-  const slug = basename(directory).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const slug = basename(directory)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return slug === '' ? 'project' : slug;
 }
 
@@ -205,7 +223,12 @@ async function bootstrapProject(
   baseUrl: string,
   fetchImpl: typeof fetch | undefined,
 ): Promise<{ id: string; slug: string }> {
-  const client = new ArkorClient({ baseUrl, token, scope: { orgSlug, projectSlug: '' }, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+  const client = new ArkorClient({
+    baseUrl,
+    token,
+    scope: { orgSlug, projectSlug: '' },
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
   const slug = projectSlugFromDirectory(cwd);
   try {
     return await client.createProject({ name: basename(cwd), slug }, { orgSlug });

@@ -67,7 +67,10 @@ export class JobGoneError extends Error {
     readonly notFoundOpens: number,
     cause: unknown,
   ) {
-    super(`Job ${jobId} no longer exists: its event stream answered 404 ${notFoundOpens} times in a row after delivering events`, { cause });
+    super(
+      `Job ${jobId} no longer exists: its event stream answered 404 ${notFoundOpens} times in a row after delivering events`,
+      { cause },
+    );
   }
 }
 
@@ -139,8 +142,10 @@ function errorFieldOf(body: unknown): string | undefined {
 /** The upgrade hint of a 426 (docs/arkor-protocol.md §10.2), from the version gate's body when it has one. */
 export function upgradeMessage(body: unknown): string {
   const record = recordOf(body);
-  const upgrade = typeof record?.upgrade === 'string' && record.upgrade !== '' ? record.upgrade : 'npm install -g arkor@latest';
-  const ours = `This client identifies itself as "X-Arkor-Client: ${ARKOR_CLIENT_HEADER}" (arkor/version.ts); ` +
+  const upgrade =
+    typeof record?.upgrade === 'string' && record.upgrade !== '' ? record.upgrade : 'npm install -g arkor@latest';
+  const ours =
+    `This client identifies itself as "X-Arkor-Client: ${ARKOR_CLIENT_HEADER}" (arkor/version.ts); ` +
     'move it to a supported SDK version after checking the protocol for changes.';
   if (record?.reason === 'missing' || record?.reason === 'malformed') {
     return `Arkor cloud-api rejected the request (426 Upgrade Required): the X-Arkor-Client header was ${record.reason}. ${ours}`;
@@ -148,8 +153,10 @@ export function upgradeMessage(body: unknown): string {
   const current = typeof record?.currentVersion === 'string' ? record.currentVersion : undefined;
   const range = typeof record?.supportedRange === 'string' ? record.supportedRange : undefined;
   if (current !== undefined || range !== undefined) {
-    return `Arkor SDK ${current ?? 'version'} is no longer supported by the cloud-api` +
-      `${range !== undefined ? ` (supported: ${range})` : ''}; upgrade with \`${upgrade}\`. ${ours}`;
+    return (
+      `Arkor SDK ${current ?? 'version'} is no longer supported by the cloud-api` +
+      `${range !== undefined ? ` (supported: ${range})` : ''}; upgrade with \`${upgrade}\`. ${ours}`
+    );
   }
   return `Arkor SDK is no longer supported by the cloud-api (426 Upgrade Required); upgrade with \`${upgrade}\`. ${ours}`;
 }
@@ -176,8 +183,7 @@ export function cloudApiErrorFromBody(
   if (status === 426) message = upgradeMessage(body);
   else {
     const trimmed = text.trim();
-    message = errorFieldOf(body) ??
-      (trimmed !== '' ? trimmed.slice(0, MAX_RAW_MESSAGE_CHARS) : `cloud-api ${status}`);
+    message = errorFieldOf(body) ?? (trimmed !== '' ? trimmed.slice(0, MAX_RAW_MESSAGE_CHARS) : `cloud-api ${status}`);
   }
   const retryAfterMs = parseRetryAfterMs(headers?.get('retry-after') ?? null);
   return new CloudApiError(status, redact(message), {

@@ -100,11 +100,13 @@ export type DecodedJobEvent =
 
 /** Decodes already-parsed JSON `data` of a frame into a {@link JobEvent}. Never throws. */
 export function decodeJobEvent(data: unknown): DecodedJobEvent {
-  const type = typeof data === 'object' && data !== null && 'type' in data && typeof data.type === 'string'
-    ? data.type
-    : undefined;
+  const type =
+    typeof data === 'object' && data !== null && 'type' in data && typeof data.type === 'string'
+      ? data.type
+      : undefined;
   if (type === undefined) return { ok: false, issue: 'no string "type" field' };
-  if (!(JOB_EVENT_TYPES as readonly string[]).includes(type)) return { ok: false, type, issue: `unknown event type "${type}"` };
+  if (!(JOB_EVENT_TYPES as readonly string[]).includes(type))
+    return { ok: false, type, issue: `unknown event type "${type}"` };
   const parsed = JobEventSchema.safeParse(data);
   if (parsed.success) return { ok: true, event: parsed.data };
   return { ok: false, type, issue: z.prettifyError(parsed.error) };

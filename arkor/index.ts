@@ -70,5 +70,15 @@ export {
   type RawRequestOptions,
 } from './client.js';
 export { readChatText } from './chat.js';
-export { DEFAULT_STREAM_IDLE_TIMEOUT_MS, followJobEvents, type FollowJobEventsOptions, type StreamItem } from './stream.js';
-export { DEFAULT_CLOUD_API_URL, projectSlugFromDirectory, resolveArkorConnection, type ResolveConnectionOptions } from './credentials.js';
+export {
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  followJobEvents,
+  type FollowJobEventsOptions,
+  type StreamItem,
+} from './stream.js';
+export {
+  DEFAULT_CLOUD_API_URL,
+  projectSlugFromDirectory,
+  resolveArkorConnection,
+  type ResolveConnectionOptions,
+} from './credentials.js';

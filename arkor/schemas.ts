@@ -12,7 +12,12 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 /** Where the training data comes from (docs/arkor-protocol.md §4). */
 export const DatasetSourceSchema = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('huggingface'), name: z.string().min(1), split: z.string().optional(), subset: z.string().optional() }),
+  z.looseObject({
+    type: z.literal('huggingface'),
+    name: z.string().min(1),
+    split: z.string().optional(),
+    subset: z.string().optional(),
+  }),
   z.looseObject({ type: z.literal('blob'), url: z.string().min(1), token: z.string().optional() }),
 ]);
 export type DatasetSource = z.infer<typeof DatasetSourceSchema>;

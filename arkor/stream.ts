@@ -127,7 +127,10 @@ export async function* followJobEvents(
       watchdog.arm();
       let response: Response | undefined;
       try {
-        response = await client.openJobEvents(jobId, { ...(cursor !== undefined ? { lastEventId: cursor } : {}), signal: connection.signal });
+        response = await client.openJobEvents(jobId, {
+          ...(cursor !== undefined ? { lastEventId: cursor } : {}),
+          signal: connection.signal,
+        });
       } catch (error) {
         outcome = { kind: 'failed', error: watchdog.error ?? error };
       }
@@ -183,8 +186,10 @@ export async function* followJobEvents(
     // A job whose events were seen was visible: a 404 now is a deletion, not a slow replica. A
     // few are tolerated all the same, since visibility is not promised to be monotonic.
     notFoundInARow = error instanceof CloudApiError && error.status === 404 ? notFoundInARow + 1 : 0;
-    if (cursor !== undefined && notFoundInARow >= goneAfterNotFound) throw new JobGoneError(jobId, notFoundInARow, error);
-    if (policy.maxAttempts !== undefined && attempt >= policy.maxAttempts) throw new StreamGaveUpError(attempt + 1, error);
+    if (cursor !== undefined && notFoundInARow >= goneAfterNotFound)
+      throw new JobGoneError(jobId, notFoundInARow, error);
+    if (policy.maxAttempts !== undefined && attempt >= policy.maxAttempts)
+      throw new StreamGaveUpError(attempt + 1, error);
     const delayMs = backoffFor(error, attempt, policy, random);
     options.onRetry?.({ attempt: attempt + 1, delayMs, error });
     await abortableSleep(delayMs, signal);
@@ -194,7 +199,11 @@ export async function* followJobEvents(
 
 function backoffFor(error: unknown, attempt: number, policy: ReconnectPolicy, random: () => number): number {
   const delay = reconnectDelayMs(attempt, policy, random);
-  if (error instanceof CloudApiError && (error.status === 429 || error.status === 503) && error.retryAfterMs !== undefined) {
+  if (
+    error instanceof CloudApiError &&
+    (error.status === 429 || error.status === 503) &&
+    error.retryAfterMs !== undefined
+  ) {
     return Math.max(delay, Math.min(error.retryAfterMs, policy.maxDelayMs));
   }
   return delay;
@@ -215,7 +224,12 @@ function classifyFrame(frame: SseFrame, cursor: string | undefined): StreamItem 
   if (!parsed.ok) return { ...base, kind: 'malformed' };
   const decoded = decodeJobEvent(parsed.value);
   if (decoded.ok) return { ...base, kind: 'event', event: decoded.event };
-  return { ...base, kind: 'unknown', ...(decoded.type !== undefined ? { type: decoded.type } : {}), data: parsed.value };
+  return {
+    ...base,
+    kind: 'unknown',
+    ...(decoded.type !== undefined ? { type: decoded.type } : {}),
+    data: parsed.value,
+  };
 }
 
 /** Resolves after `ms`, or rejects with `signal.reason` as soon as `signal` aborts. */

@@ -51,7 +51,14 @@ try {
       );
       ids.push(...(await Promise.all(batch)).map((started) => started.workflowId));
     }
-    const outcomes = await Promise.all(ids.map((id) => rig.h.service.outcome(id).then((r) => r.outcome, () => 'error')));
+    const outcomes = await Promise.all(
+      ids.map((id) =>
+        rig.h.service.outcome(id).then(
+          (r) => r.outcome,
+          () => 'error',
+        ),
+      ),
+    );
     const usage = sampler.stop();
     await worker.kill();
     const row: Row = {
@@ -63,7 +70,9 @@ try {
       idleRssMiB: idle.peakRssBytes / 2 ** 20,
     };
     rows.push(row);
-    console.log(`N=${n}: ${row.completed}/${n} completed in ${row.seconds.toFixed(1)} s; peak RSS ${row.peakRssMiB.toFixed(0)} MiB; CPU ${row.meanCpuPercent.toFixed(0)} %`);
+    console.log(
+      `N=${n}: ${row.completed}/${n} completed in ${row.seconds.toFixed(1)} s; peak RSS ${row.peakRssMiB.toFixed(0)} MiB; CPU ${row.meanCpuPercent.toFixed(0)} %`,
+    );
   }
 } finally {
   await rig.close();
@@ -79,4 +88,7 @@ printTable(
     'mean CPU % (1 core)': r.meanCpuPercent,
   })),
 );
-writeJson(args.jsonName('concurrency'), args.json, { settings: { sizes, stepMs, steps, saveSteps, stream, maxCachedWorkflows }, rows });
+writeJson(args.jsonName('concurrency'), args.json, {
+  settings: { sizes, stepMs, steps, saveSteps, stream, maxCachedWorkflows },
+  rows,
+});

@@ -40,7 +40,13 @@ interface Measured {
 
 /** Run D's extras: a smoke test of every checkpoint (and the final adapter), a gate, notifications. */
 const configured: Omit<Partial<TrainingRunInput>, 'trainer'> = {
-  smokeTest: { prompts: DEMO_QUESTIONS.slice(0, 2).map((q) => ({ name: q.prompt.slice(0, 20), messages: [{ role: 'user' as const, content: q.prompt }], expect: { contains: q.answer } })) },
+  smokeTest: {
+    prompts: DEMO_QUESTIONS.slice(0, 2).map((q) => ({
+      name: q.prompt.slice(0, 20),
+      messages: [{ role: 'user' as const, content: q.prompt }],
+      expect: { contains: q.answer },
+    })),
+  },
   gate: { minScore: 0 },
   notifications: { channels: ['bench-hook'] },
 };
@@ -54,7 +60,10 @@ async function measure(
   extra: Omit<Partial<TrainingRunInput>, 'trainer'> = {},
 ): Promise<Measured> {
   const started = await rig.h.service.start(
-    benchInput(`bench-history-${label}`, plan, { ...extra, ...(afterSignals === undefined ? {} : { continueAsNew: { afterSignals } }) }),
+    benchInput(`bench-history-${label}`, plan, {
+      ...extra,
+      ...(afterSignals === undefined ? {} : { continueAsNew: { afterSignals } }),
+    }),
   );
   const result = await rig.h.service.outcome(started.workflowId);
   if (result.outcome !== 'completed') throw new Error(`run ${label} ended ${result.outcome}: ${result.reason ?? ''}`);
@@ -71,13 +80,17 @@ async function measure(
   };
 }
 
-const total = (m: Measured, key: 'events' | 'bytes' | 'signals'): number => m.runs.reduce((sum, run) => sum + run[key], 0);
+const total = (m: Measured, key: 'events' | 'bytes' | 'signals'): number =>
+  m.runs.reduce((sum, run) => sum + run[key], 0);
 
 const rig = await startBenchRig({ stepMs: 1000 / rate });
 const measured: Measured[] = [];
 try {
   const hook = await startWebhookReceiver();
-  const worker = await rig.startWorker({ stream, notificationChannels: new Map([['bench-hook', { kind: 'webhook', url: hook.url }]]) });
+  const worker = await rig.startWorker({
+    stream,
+    notificationChannels: new Map([['bench-hook', { kind: 'webhook', url: hook.url }]]),
+  });
   const [a, b, d] = await Promise.all([
     measure(rig, 'A-logs', { maxSteps: steps }, rig.h.arkor, rate),
     measure(rig, 'B-logs+checkpoints', { maxSteps: steps, saveSteps }, rig.h.arkor, rate),
@@ -114,10 +127,20 @@ const rows: Array<Record<string, Cell>> = measured.map((m) => ({
   'KiB / 1k logs': (total(m, 'bytes') / 1024 / m.logs) * 1000,
   'largest run (events)': Math.max(...m.runs.map((r) => r.events)),
 }));
-printTable(`History cost (batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms; continue-as-new after ${afterSignals ?? 500} signals)`, rows);
+printTable(
+  `History cost (batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms; continue-as-new after ${afterSignals ?? 500} signals)`,
+  rows,
+);
 
 const chainRows: Array<Record<string, Cell>> = measured.flatMap((m) =>
-  m.runs.map((run, index) => ({ run: m.label, '#': index + 1, events: run.events, KiB: run.bytes / 1024, signals: run.signals, ending: run.ending })),
+  m.runs.map((run, index) => ({
+    run: m.label,
+    '#': index + 1,
+    events: run.events,
+    KiB: run.bytes / 1024,
+    signals: run.signals,
+    ending: run.ending,
+  })),
 );
 printTable('Runs of each workflow id (continue-as-new chain)', chainRows);
 
@@ -125,19 +148,36 @@ let perCheckpoint: { events: number; bytes: number } | undefined;
 let perConfiguredCheckpoint: { events: number; bytes: number } | undefined;
 const d = measured.find((m) => m.label === 'D-configured');
 if (a && b && b.checkpoints > 0) {
-  perCheckpoint = { events: (total(b, 'events') - total(a, 'events')) / b.checkpoints, bytes: (total(b, 'bytes') - total(a, 'bytes')) / b.checkpoints };
-  console.log(`\nper checkpoint (B − A): ${perCheckpoint.events.toFixed(1)} history events, ${(perCheckpoint.bytes / 1024).toFixed(2)} KiB`);
+  perCheckpoint = {
+    events: (total(b, 'events') - total(a, 'events')) / b.checkpoints,
+    bytes: (total(b, 'bytes') - total(a, 'bytes')) / b.checkpoints,
+  };
+  console.log(
+    `\nper checkpoint (B − A): ${perCheckpoint.events.toFixed(1)} history events, ${(perCheckpoint.bytes / 1024).toFixed(2)} KiB`,
+  );
 }
 if (a && d && d.checkpoints > 0) {
   // Smoke test per checkpoint, the base model once, the final smoke test and gate, notifications.
-  perConfiguredCheckpoint = { events: (total(d, 'events') - total(a, 'events')) / d.checkpoints, bytes: (total(d, 'bytes') - total(a, 'bytes')) / d.checkpoints };
-  console.log(`per checkpoint, configured (D − A): ${perConfiguredCheckpoint.events.toFixed(1)} history events, ${(perConfiguredCheckpoint.bytes / 1024).toFixed(2)} KiB`);
+  perConfiguredCheckpoint = {
+    events: (total(d, 'events') - total(a, 'events')) / d.checkpoints,
+    bytes: (total(d, 'bytes') - total(a, 'bytes')) / d.checkpoints,
+  };
+  console.log(
+    `per checkpoint, configured (D − A): ${perConfiguredCheckpoint.events.toFixed(1)} history events, ${(perConfiguredCheckpoint.bytes / 1024).toFixed(2)} KiB`,
+  );
 }
 const largest = Math.max(...measured.flatMap((m) => m.runs.map((r) => r.events)));
-console.log(`largest single run: ${largest} events (${largest < WARNING_LIMIT ? 'under' : 'OVER'} the ${WARNING_LIMIT}-event warning limit)`);
+console.log(
+  `largest single run: ${largest} events (${largest < WARNING_LIMIT ? 'under' : 'OVER'} the ${WARNING_LIMIT}-event warning limit)`,
+);
 writeJson(args.jsonName('history'), args.json, {
   settings: { steps, rate, saveSteps, slowRate, slowSteps, stream, afterSignals },
-  measured: measured.map((m) => ({ ...m, events: total(m, 'events'), bytes: total(m, 'bytes'), signals: total(m, 'signals') })),
+  measured: measured.map((m) => ({
+    ...m,
+    events: total(m, 'events'),
+    bytes: total(m, 'bytes'),
+    signals: total(m, 'signals'),
+  })),
   perCheckpoint,
   perConfiguredCheckpoint,
   largestRunEvents: largest,

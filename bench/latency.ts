@@ -34,16 +34,24 @@ try {
   rig.h.emulator.setBehaviour({ kind: 'allJobs' }, { queueMs: 2_000 });
   await rig.startWorker({ stream });
   const callbacks = (await loadCallbackSets(timingCallbacksModule)).get('default');
-  if (!callbacks?.onLog || !callbacks.onCheckpoint) throw new Error('the timing callbacks module lacks onLog/onCheckpoint');
+  if (!callbacks?.onLog || !callbacks.onCheckpoint)
+    throw new Error('the timing callbacks module lacks onLog/onCheckpoint');
   const { onLog, onCheckpoint } = callbacks;
 
-  const latencies = { workflow: { checkpoint: [] as number[], log: [] as number[] }, baseline: { checkpoint: [] as number[], log: [] as number[] } };
+  const latencies = {
+    workflow: { checkpoint: [] as number[], log: [] as number[] },
+    baseline: { checkpoint: [] as number[], log: [] as number[] },
+  };
   let missing = 0;
   let workflowRuns = 0;
   await Promise.all(
     Array.from({ length: runs }, async (_, index) => {
       const { workflowId } = await rig.h.service.start(
-        benchInput(`bench-latency-${index}`, { maxSteps: steps, saveSteps }, afterSignals === undefined ? {} : { continueAsNew: { afterSignals } }),
+        benchInput(
+          `bench-latency-${index}`,
+          { maxSteps: steps, saveSteps },
+          afterSignals === undefined ? {} : { continueAsNew: { afterSignals } },
+        ),
       );
       const jobId = await jobIdOf(rig, workflowId);
       const { job } = await rig.h.arkor.getJob(jobId);
@@ -52,12 +60,25 @@ try {
         for await (const item of followJobEvents(rig.h.arkor, jobId, { idleTimeoutMs: 20_000 })) {
           if (item.kind !== 'event' || item.id === undefined) continue;
           const id = item.id;
-          const context: CallbackContext = { workflowId: BASELINE_WORKFLOW_ID, jobId, attempt: 1, idempotencyKey: `${jobId}:${id}`, eventId: id };
+          const context: CallbackContext = {
+            workflowId: BASELINE_WORKFLOW_ID,
+            jobId,
+            attempt: 1,
+            idempotencyKey: `${jobId}:${id}`,
+            eventId: id,
+          };
           const payload = toRunEvent(id, item.event).payload;
           if (payload.type === 'training.log') await onLog({ ...toLogArgs(payload), job, context });
           else if (payload.type === 'checkpoint.saved') {
             const adapter = { kind: 'checkpoint' as const, jobId, step: payload.step };
-            await onCheckpoint({ step: payload.step, adapter, job, infer: () => Promise.reject(new Error('no inference in the bench')), artifacts: payload.artifacts, context });
+            await onCheckpoint({
+              step: payload.step,
+              adapter,
+              job,
+              infer: () => Promise.reject(new Error('no inference in the bench')),
+              artifacts: payload.artifacts,
+              context,
+            });
           }
         }
       })();
@@ -70,9 +91,14 @@ try {
       const emitted = await rig.emitted(jobId);
       const records = rig.timings();
       const viaWorker = deliveries(records, jobId);
-      const viaBaseline = new Map(records.filter((r) => r.via === 'baseline' && r.jobId === jobId).flatMap((r) => r.ids.map((id) => [id, r.at] as const)));
+      const viaBaseline = new Map(
+        records
+          .filter((r) => r.via === 'baseline' && r.jobId === jobId)
+          .flatMap((r) => r.ids.map((id) => [id, r.at] as const)),
+      );
       for (const event of emitted) {
-        const kind = event.type === 'checkpoint.saved' ? 'checkpoint' : event.type === 'training.log' ? 'log' : undefined;
+        const kind =
+          event.type === 'checkpoint.saved' ? 'checkpoint' : event.type === 'training.log' ? 'log' : undefined;
         if (!kind) continue;
         const delivered = viaWorker.get(event.id);
         if (delivered) latencies.workflow[kind].push(delivered.first - event.at);

@@ -47,7 +47,11 @@ interface Kill {
   cursorFrom: 'heartbeat' | 're-read';
 }
 
-async function firstRecord(read: () => TimingRecord[], match: (r: TimingRecord) => boolean, timeoutMs: number): Promise<TimingRecord | undefined> {
+async function firstRecord(
+  read: () => TimingRecord[],
+  match: (r: TimingRecord) => boolean,
+  timeoutMs: number,
+): Promise<TimingRecord | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const found = read().find(match);
@@ -70,14 +74,22 @@ try {
     return Number(stream?.lastWorkerIdentity?.split('@')[0]) || undefined;
   };
   const { workflowId } = await rig.h.service.start(
-    benchInput('bench-recovery', { maxSteps: steps, saveSteps: 50 }, {
-      heartbeatTimeout: `${heartbeatTimeoutS}s`,
-      callbacks: { timeout: '3s', retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: 20 } },
-    }),
+    benchInput(
+      'bench-recovery',
+      { maxSteps: steps, saveSteps: 50 },
+      {
+        heartbeatTimeout: `${heartbeatTimeoutS}s`,
+        callbacks: { timeout: '3s', retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: 20 } },
+      },
+    ),
   );
   const jobId = await jobIdOf(rig, workflowId);
   const ofJob = (r: TimingRecord): boolean => r.jobId === jobId && r.via === 'worker';
-  await firstRecord(() => rig.timings(), (r) => ofJob(r) && r.pid === worker.process.pid, 60_000);
+  await firstRecord(
+    () => rig.timings(),
+    (r) => ofJob(r) && r.pid === worker.process.pid,
+    60_000,
+  );
 
   for (let n = 1; n <= kills; n++) {
     // A random point: 0.2–3 s after the current worker delivered its first event.
@@ -105,15 +117,28 @@ try {
     const pid = worker.process.pid;
     let streamReopenMs: number | undefined;
     const reopen = (async () => {
-      for (let i = 0; i < 12_000 && (jobStats()?.streamOpens.length ?? 0) <= opensBefore; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 12_000 && (jobStats()?.streamOpens.length ?? 0) <= opensBefore; i++)
+        await new Promise((r) => setTimeout(r, 10));
       if ((jobStats()?.streamOpens.length ?? 0) > opensBefore) streamReopenMs = Date.now() - spawnedAt;
     })();
-    const first = await firstRecord(() => rig.timings(), (r) => ofJob(r) && r.pid === pid && r.at >= killedAt, 120_000);
+    const first = await firstRecord(
+      () => rig.timings(),
+      (r) => ofJob(r) && r.pid === pid && r.at >= killedAt,
+      120_000,
+    );
     if (!first) throw new Error(`no callback on the replacement worker ${pid} within 120 s of kill ${n}`);
     await reopen;
     // activities/stream.ts logs this when its first delivery did not continue the run's position.
     const cursorFrom = worker.output().includes('Reading the stream again') ? 're-read' : 'heartbeat';
-    done.push({ n, step, streamReopenMs, cursorFrom, fromSpawnMs: first.at - spawnedAt, fromReadyMs: first.at - readyAt, fromKillMs: first.at - killedAt });
+    done.push({
+      n,
+      step,
+      streamReopenMs,
+      cursorFrom,
+      fromSpawnMs: first.at - spawnedAt,
+      fromReadyMs: first.at - readyAt,
+      fromKillMs: first.at - killedAt,
+    });
     console.log(`kill ${n} at step ${step}: next event ${first.at - spawnedAt} ms after the replacement's spawn`);
   }
 
@@ -130,7 +155,15 @@ try {
 
   printTable(
     `Recovery${standby ? ', warm standby' : ''} (${steps} steps at ${stepMs} ms/step; heartbeat timeout ${heartbeatTimeoutS} s; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`,
-    done.map((k): Record<string, Cell> => ({ kill: k.n, 'at step': k.step, 'spawn → next event ms': k.fromSpawnMs, 'ready → next event ms': k.fromReadyMs, 'kill → next event ms': k.fromKillMs, 'spawn → stream reopened ms': k.streamReopenMs, 'cursor from': k.cursorFrom })),
+    done.map((k): Record<string, Cell> => ({
+      kill: k.n,
+      'at step': k.step,
+      'spawn → next event ms': k.fromSpawnMs,
+      'ready → next event ms': k.fromReadyMs,
+      'kill → next event ms': k.fromKillMs,
+      'spawn → stream reopened ms': k.streamReopenMs,
+      'cursor from': k.cursorFrom,
+    })),
   );
   printTable('Summary', [
     {
@@ -148,4 +181,8 @@ try {
 } finally {
   await rig.close();
 }
-writeJson(args.jsonName('recovery'), args.json, { settings: { kills, stepMs, heartbeatTimeoutS, steps, seed, standby, stream }, kills: done, ...summary });
+writeJson(args.jsonName('recovery'), args.json, {
+  settings: { kills, stepMs, heartbeatTimeoutS, steps, seed, standby, stream },
+  kills: done,
+  ...summary,
+});

@@ -27,7 +27,10 @@ export class BenchSmokeError extends Error {
 function run(script: string, flags: readonly string[]): Promise<{ code: number | null; output: string; ms: number }> {
   const startedAt = Date.now();
   return new Promise((resolveRun, reject) => {
-    const child = spawn(tsx, [resolve(root, 'bench', `${script}.ts`), ...flags], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(tsx, [resolve(root, 'bench', `${script}.ts`), ...flags], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-8_000);

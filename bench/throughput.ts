@@ -39,7 +39,9 @@ async function trial(rig: BenchRig, runs: number, rate: number): Promise<Trial> 
   try {
     const perRun = await Promise.all(
       Array.from({ length: runs }, async (_, index) => {
-        const { workflowId } = await rig.h.service.start(benchInput(`bench-throughput-${rate}-${index}`, { maxSteps: steps }));
+        const { workflowId } = await rig.h.service.start(
+          benchInput(`bench-throughput-${rate}-${index}`, { maxSteps: steps }),
+        );
         const result = await rig.h.service.outcome(workflowId);
         const jobId = result.jobId ?? (await jobIdOf(rig, workflowId));
         const logs = (await rig.emitted(jobId, arkor)).filter((event) => event.type === 'training.log');
@@ -94,7 +96,9 @@ try {
     for (const rate of rates) {
       const result = await trial(rig, runs, rate);
       trials.push(result);
-      console.log(`trial: ${runs} run(s) at ${rate} events/s each: ${result.pass ? 'pass' : 'FAIL'} (end lag ${result.endLagMs} ms)`);
+      console.log(
+        `trial: ${runs} run(s) at ${rate} events/s each: ${result.pass ? 'pass' : 'FAIL'} (end lag ${result.endLagMs} ms)`,
+      );
       if (!result.pass && !keepGoing) break;
     }
   }
@@ -113,10 +117,15 @@ const rows: Array<Record<string, Cell>> = trials.map((t) => ({
   missing: t.missing,
   'lag < 1 s': t.pass,
 }));
-printTable(`Throughput (${seconds} s of training per trial; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`, rows);
+printTable(
+  `Throughput (${seconds} s of training per trial; batches ${stream.logBatchMaxEvents} events / ${stream.logBatchMaxDelayMs} ms)`,
+  rows,
+);
 const best = (runs: number): string => {
   const passing = trials.filter((t) => t.runs === runs && t.pass).map((t) => t.rate);
   return passing.length === 0 ? 'none' : String(Math.max(...passing));
 };
-console.log(`highest passing rate: 1 run ${best(1)} events/s; ${concurrentRuns} runs ${best(concurrentRuns)} events/s each`);
+console.log(
+  `highest passing rate: 1 run ${best(1)} events/s; ${concurrentRuns} runs ${best(concurrentRuns)} events/s each`,
+);
 writeJson(args.jsonName('throughput'), args.json, { settings: { seconds, stream, concurrentRuns }, trials });

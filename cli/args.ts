@@ -122,7 +122,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (name === 'list') return { command: parseListCommand(rest, values), ...global };
 
   if (name === 'start') {
-    if (rest.length > 0) throw new UsageError(`"start" takes no arguments (got "${rest.join(' ')}"); use --config <file>`);
+    if (rest.length > 0)
+      throw new UsageError(`"start" takes no arguments (got "${rest.join(' ')}"); use --config <file>`);
     const configPath = values.config;
     if (configPath === undefined || configPath === '') throw new UsageError('"start" requires --config <file>');
     const workflowId = values['workflow-id'];
@@ -153,7 +154,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     case 'approve': {
       const by = values.by?.trim();
       const reason = values.reason?.trim();
-      return { command: { kind: 'approve', workflowId, ...(by ? { by } : {}), ...(reason ? { reason } : {}) }, ...global };
+      return {
+        command: { kind: 'approve', workflowId, ...(by ? { by } : {}), ...(reason ? { reason } : {}) },
+        ...global,
+      };
     }
     case 'reject': {
       const by = values.by?.trim();

@@ -24,7 +24,9 @@ export function parseRunConfig(text: string, source: string): TrainingRunInput {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`config ${source} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError(
+      `config ${source} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   try {
     parseTrainingRunInput(json);

@@ -7,7 +7,10 @@ import type { TrainingService } from '../service/training-service.js';
 export type RunService = Pick<TrainingService, 'start' | 'status' | 'stop' | 'cancel' | 'outcome' | 'decide'>;
 
 /** The schedule operations the `schedule` commands use. */
-export type ScheduleOps = Pick<ScheduleService, 'create' | 'update' | 'list' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'backfill' | 'delete'>;
+export type ScheduleOps = Pick<
+  ScheduleService,
+  'create' | 'update' | 'list' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'backfill' | 'delete'
+>;
 
 /** Lists runs from visibility (`service/runs.ts` `listRuns`, bound to a client). */
 export type RunLister = (filter: ListRunsFilter, options?: ListRunsOptions) => Promise<RunSummary[]>;

@@ -102,7 +102,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
   } catch (error) {
     io.stderr(`error: ${describeError(error)}\n`);
     // Values the server-side validation rejects are the caller's mistake, as a bad flag is.
-    if (error instanceof InvalidScheduleError || error instanceof InvalidRunFilterError || error instanceof InvalidTrainingInputError) return ExitCode.Usage;
+    if (
+      error instanceof InvalidScheduleError ||
+      error instanceof InvalidRunFilterError ||
+      error instanceof InvalidTrainingInputError
+    )
+      return ExitCode.Usage;
     return ExitCode.Failure;
   } finally {
     await connected.close().catch(() => undefined);
@@ -119,6 +124,7 @@ export function describeError(error: unknown): string {
   if (error instanceof ScheduleNotFoundError) return `no schedule with id ${error.scheduleId}`;
   const text = oneLine(error instanceof Error ? error.message : String(error));
   // The server went away after the connection was made.
-  if (isGrpcServiceError(error) && Number(error.code) === GRPC_UNAVAILABLE) return `Temporal is unavailable (check TEMPORAL_ADDRESS): ${text}`;
+  if (isGrpcServiceError(error) && Number(error.code) === GRPC_UNAVAILABLE)
+    return `Temporal is unavailable (check TEMPORAL_ADDRESS): ${text}`;
   return text;
 }

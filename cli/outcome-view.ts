@@ -8,7 +8,9 @@ import { formatBest, formatSteps, oneLine } from './format.js';
  * train on), 1 when it failed or was cancelled.
  */
 export function exitCodeForOutcome(result: RunResult): ExitCode {
-  return result.outcome === RunOutcome.Completed || result.outcome === RunOutcome.Stopped || result.outcome === RunOutcome.Skipped
+  return result.outcome === RunOutcome.Completed ||
+    result.outcome === RunOutcome.Stopped ||
+    result.outcome === RunOutcome.Skipped
     ? ExitCode.Ok
     : ExitCode.Failure;
 }
@@ -23,7 +25,8 @@ export function formatOutcome(result: RunResult): string {
   let line = `run ${result.workflowId} ${result.outcome}${cause}`;
   if (result.jobId) line += ` (job ${result.jobId})`;
   line += ` at step ${formatSteps(status.step, status.maxSteps)}, best loss ${formatBest(status.bestLoss)}`;
-  if (result.outcome === RunOutcome.Completed) line += `, ${result.artifacts.length} artifact${result.artifacts.length === 1 ? '' : 's'}`;
+  if (result.outcome === RunOutcome.Completed)
+    line += `, ${result.artifacts.length} artifact${result.artifacts.length === 1 ? '' : 's'}`;
   if (result.reason) line += `: ${oneLine(result.reason)}`;
   const lines = [line];
   if (status.finalScore) {
@@ -31,7 +34,8 @@ export function formatOutcome(result: RunResult): string {
     lines.push(`  final score ${status.finalScore.score.toFixed(3)}${base}`);
   }
   if (status.gate) lines.push(`  gate ${status.gate.passed ? 'passed' : 'failed'}: ${oneLine(status.gate.reason)}`);
-  if (status.approval) lines.push(`  approval ${status.approval.state}${status.approval.by ? ` by ${status.approval.by}` : ''}`);
+  if (status.approval)
+    lines.push(`  approval ${status.approval.state}${status.approval.by ? ` by ${status.approval.by}` : ''}`);
   const promotion = status.promotion;
   if (promotion) {
     lines.push(

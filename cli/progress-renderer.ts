@@ -43,7 +43,9 @@ abstract class BaseRenderer implements ProgressRenderer {
     // A run that scores its checkpoints shows each once its score is in (or once it is over).
     const settled = (checkpoint: RunStatus['checkpoints'][number]): boolean =>
       !status.scoresCheckpoints || checkpoint.score !== undefined || !['queued', 'running'].includes(status.phase);
-    const fresh = status.checkpoints.filter((checkpoint) => !this.shownCheckpoints.has(checkpoint.step) && settled(checkpoint));
+    const fresh = status.checkpoints.filter(
+      (checkpoint) => !this.shownCheckpoints.has(checkpoint.step) && settled(checkpoint),
+    );
     for (const checkpoint of fresh) this.shownCheckpoints.add(checkpoint.step);
     const line = formatProgressLine({ ...status, etaSeconds: this.eta(status) });
     this.draw(

@@ -82,7 +82,17 @@ export interface ListCommand {
   json: boolean;
 }
 
-const SPEC_FLAGS: readonly FlagName[] = ['config', 'cron', 'every', 'timezone', 'overlap', 'catchup-window', 'pause-on-failure', 'note', 'json'];
+const SPEC_FLAGS: readonly FlagName[] = [
+  'config',
+  'cron',
+  'every',
+  'timezone',
+  'overlap',
+  'catchup-window',
+  'pause-on-failure',
+  'note',
+  'json',
+];
 
 /** The flags each schedule subcommand takes. */
 export const SCHEDULE_FLAGS: Record<ScheduleSubcommand, readonly FlagName[]> = {
@@ -109,9 +119,14 @@ function isSubcommand(value: string): value is ScheduleSubcommand {
 }
 
 /** `schedule <sub> [<id>] [flags]`; `given` are the flags present on the command line. */
-export function parseScheduleCommand(rest: readonly string[], values: ScheduleFlagValues, given: readonly string[]): ScheduleCommand {
+export function parseScheduleCommand(
+  rest: readonly string[],
+  values: ScheduleFlagValues,
+  given: readonly string[],
+): ScheduleCommand {
   const [sub, ...positionals] = rest;
-  if (sub === undefined) throw new UsageError(`"schedule" requires a subcommand: ${Object.values(ScheduleSubcommand).join(', ')}`);
+  if (sub === undefined)
+    throw new UsageError(`"schedule" requires a subcommand: ${Object.values(ScheduleSubcommand).join(', ')}`);
   if (!isSubcommand(sub)) throw new UsageError(`unknown schedule subcommand "${sub}"`);
   const allowed = new Set<string>(SCHEDULE_FLAGS[sub]);
   for (const flag of given) {
@@ -119,11 +134,13 @@ export function parseScheduleCommand(rest: readonly string[], values: ScheduleFl
   }
   const json = values.json ?? false;
   if (sub === 'list') {
-    if (positionals.length > 0) throw new UsageError(`"schedule list" takes no arguments (got "${positionals.join(' ')}")`);
+    if (positionals.length > 0)
+      throw new UsageError(`"schedule list" takes no arguments (got "${positionals.join(' ')}")`);
     return { kind: 'schedule-list', json };
   }
   const [scheduleId, ...extra] = positionals;
-  if (scheduleId === undefined || scheduleId.trim() === '') throw new UsageError(`"schedule ${sub}" requires a <schedule-id>`);
+  if (scheduleId === undefined || scheduleId.trim() === '')
+    throw new UsageError(`"schedule ${sub}" requires a <schedule-id>`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(' ')}"`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(scheduleId)) {
     throw new UsageError(`invalid schedule id "${scheduleId}" (letters, digits, ".", "_", "-")`);
@@ -135,7 +152,8 @@ export function parseScheduleCommand(rest: readonly string[], values: ScheduleFl
     case 'create':
     case 'update': {
       const configPath = values.config;
-      if (configPath === undefined || configPath === '') throw new UsageError(`"schedule ${sub}" requires --config <file>`);
+      if (configPath === undefined || configPath === '')
+        throw new UsageError(`"schedule ${sub}" requires --config <file>`);
       const common = {
         scheduleId,
         configPath,
@@ -146,7 +164,9 @@ export function parseScheduleCommand(rest: readonly string[], values: ScheduleFl
         ...(note ? { note } : {}),
         json,
       };
-      return sub === 'create' ? { kind: 'schedule-create', ...common, upsert: values.update ?? false } : { kind: 'schedule-update', ...common };
+      return sub === 'create'
+        ? { kind: 'schedule-create', ...common, upsert: values.update ?? false }
+        : { kind: 'schedule-update', ...common };
     }
     case 'describe':
       return { kind: 'schedule-describe', scheduleId, json };
@@ -173,7 +193,8 @@ export function parseListCommand(rest: readonly string[], values: ScheduleFlagVa
   for (const key of ['phase', 'model', 'schedule'] as const) {
     const value = values[key]?.trim();
     if (value === undefined) continue;
-    if (value === '' || /['"\\]/.test(value)) throw new UsageError(`--${key} must be a non-empty value without quotes or backslashes`);
+    if (value === '' || /['"\\]/.test(value))
+      throw new UsageError(`--${key} must be a non-empty value without quotes or backslashes`);
     filters[key] = value;
   }
   let limit = DEFAULT_LIST_LIMIT;
@@ -189,13 +210,17 @@ export function parseListCommand(rest: readonly string[], values: ScheduleFlagVa
 function parseTiming(sub: string, values: ScheduleFlagValues): ScheduleTiming {
   const cron = values.cron?.map((expression) => expression.trim());
   const every = values.every;
-  if ((cron === undefined) === (every === undefined)) throw new UsageError(`"schedule ${sub}" requires exactly one of --cron "<expr>" or --every <duration>`);
+  if ((cron === undefined) === (every === undefined))
+    throw new UsageError(`"schedule ${sub}" requires exactly one of --cron "<expr>" or --every <duration>`);
   if (cron?.some((expression) => expression === '')) throw new UsageError('--cron must not be empty');
   if (cron?.some((expression) => expression.split(/\s+/).length < 5 && !expression.startsWith('@'))) {
-    throw new UsageError('--cron needs 5 fields ("minute hour day-of-month month day-of-week") or an @-shorthand such as @daily');
+    throw new UsageError(
+      '--cron needs 5 fields ("minute hour day-of-month month day-of-week") or an @-shorthand such as @daily',
+    );
   }
   const timezone = values.timezone?.trim();
-  if (timezone !== undefined && !isTimeZone(timezone)) throw new UsageError(`--timezone "${values.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
+  if (timezone !== undefined && !isTimeZone(timezone))
+    throw new UsageError(`--timezone "${values.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   return {
     ...(cron ? { cron } : {}),
     ...(every !== undefined ? { every: parseDuration('--every', every) } : {}),
@@ -205,20 +230,25 @@ function parseTiming(sub: string, values: ScheduleFlagValues): ScheduleTiming {
 
 function parseOverlap(value: string): OverlapPolicy {
   const policy = OVERLAP_POLICIES.find((candidate) => candidate === value);
-  if (policy === undefined) throw new UsageError(`--overlap must be one of ${OVERLAP_POLICIES.join(', ')} (got "${value}")`);
+  if (policy === undefined)
+    throw new UsageError(`--overlap must be one of ${OVERLAP_POLICIES.join(', ')} (got "${value}")`);
   return policy;
 }
 
 function parseDuration(flag: string, value: string): string {
-  if (durationTextMs(value) === undefined) throw new UsageError(`${flag} must be a duration such as ${DURATION_EXAMPLES} (got "${value}")`);
+  if (durationTextMs(value) === undefined)
+    throw new UsageError(`${flag} must be a duration such as ${DURATION_EXAMPLES} (got "${value}")`);
   return value;
 }
 
 function parseTime(flag: string, value: string | undefined): Date {
   if (value === undefined) throw new UsageError(`"schedule backfill" requires ${flag} <ISO time>`);
   // Date.parse accepts many shapes; demand an ISO date so "yesterday" is not read as something.
-  const date = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`${flag} must be an ISO time such as 2025-06-01T02:00:00Z (got "${value}")`);
+  const date = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
+    ? new Date(value)
+    : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`${flag} must be an ISO time such as 2025-06-01T02:00:00Z (got "${value}")`);
   return date;
 }
 

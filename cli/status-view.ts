@@ -29,27 +29,39 @@ export function formatStatus(status: RunStatus): string {
   const hidden = status.checkpoints.length - shown.length;
   rows.push([
     'checkpoints',
-    status.checkpoints.length === 0 ? 'none' : `${status.checkpoints.length}: ${hidden > 0 ? '…, ' : ''}${shown.join(', ')}`,
+    status.checkpoints.length === 0
+      ? 'none'
+      : `${status.checkpoints.length}: ${hidden > 0 ? '…, ' : ''}${shown.join(', ')}`,
   ]);
-  if (status.stop) rows.push(['stop', `${status.stop.cause} at step ${status.stop.atStep}: ${oneLine(status.stop.reason)}`]);
+  if (status.stop)
+    rows.push(['stop', `${status.stop.cause} at step ${status.stop.atStep}: ${oneLine(status.stop.reason)}`]);
   if (status.error) rows.push(['error', oneLine(status.error)]);
   rows.push(['callback errors', String(status.callbackErrors.length)]);
   for (const error of status.callbackErrors) {
     rows.push(['', `${error.callback} (events ${error.eventIds.join(', ')}): ${oneLine(error.message)}`]);
   }
   rows.push(['events', `${status.eventsReceived} received, ${status.callbacksRun} callbacks run`]);
-  if (status.eventsNotDispatched > 0) rows.push(['', `${status.eventsNotDispatched} received after the stop, not dispatched`]);
+  if (status.eventsNotDispatched > 0)
+    rows.push(['', `${status.eventsNotDispatched} received after the stop, not dispatched`]);
   const backlog = status.backlog;
   if (backlog) {
     const limit = backlog.limit === undefined ? '' : ` of ${backlog.limit}`;
-    rows.push(['backlog', `${backlog.events}${limit} events not yet dispatched${backlog.pausedSince ? `; stream paused since ${backlog.pausedSince}` : ''}`]);
+    rows.push([
+      'backlog',
+      `${backlog.events}${limit} events not yet dispatched${backlog.pausedSince ? `; stream paused since ${backlog.pausedSince}` : ''}`,
+    ]);
   }
   rows.push(['cursor', status.cursor ?? '–']);
   rows.push(['started', status.startedAt]);
   if (status.trainingStartedAt) rows.push(['training', `started ${status.trainingStartedAt}`]);
   if (status.finishedAt) rows.push(['finished', status.finishedAt]);
   if (status.labels && Object.keys(status.labels).length > 0) {
-    rows.push(['labels', Object.entries(status.labels).map(([key, value]) => `${key}=${value}`).join(', ')]);
+    rows.push([
+      'labels',
+      Object.entries(status.labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(', '),
+    ]);
   }
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';

@@ -46,36 +46,43 @@ export class EncryptionCodec implements PayloadCodec {
     if (!key) return Promise.reject(new PayloadKeyError('no encoding key'));
     // The executor turns a throw into a rejection, as an async codec would.
     return new Promise((resolvePayloads) =>
-      resolvePayloads(payloads.map((payload) => {
-        const iv = randomBytes(IV_BYTES);
-        const cipher = createCipheriv(ALGORITHM, key, iv);
-        const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-        const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-        return {
-          metadata: { encoding: encoder.encode(ENCODING), 'encryption-key-id': encoder.encode(this.encodingKeyId) },
-          data,
-        };
-      })),
+      resolvePayloads(
+        payloads.map((payload) => {
+          const iv = randomBytes(IV_BYTES);
+          const cipher = createCipheriv(ALGORITHM, key, iv);
+          const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+          const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+          return {
+            metadata: { encoding: encoder.encode(ENCODING), 'encryption-key-id': encoder.encode(this.encodingKeyId) },
+            data,
+          };
+        }),
+      ),
     );
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
     return new Promise((resolvePayloads) =>
-      resolvePayloads(payloads.map((payload) => {
-        const encoding = payload.metadata?.encoding;
-        if (!encoding || decoder.decode(encoding) !== ENCODING) return payload;
-        const keyIdBytes = payload.metadata?.['encryption-key-id'];
-        const keyId = keyIdBytes ? decoder.decode(keyIdBytes) : '';
-        const key = this.keys.get(keyId);
-        if (!key) throw new PayloadKeyError(`no payload key with id "${keyId}" to decrypt this payload`);
-        const data = Buffer.from(payload.data ?? new Uint8Array());
-        const iv = data.subarray(0, IV_BYTES);
-        const tag = data.subarray(data.length - TAG_BYTES);
-        const decipher = createDecipheriv(ALGORITHM, key, iv);
-        decipher.setAuthTag(tag);
-        const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-        return temporal.api.common.v1.Payload.decode(plain);
-      })),
+      resolvePayloads(
+        payloads.map((payload) => {
+          const encoding = payload.metadata?.encoding;
+          if (!encoding || decoder.decode(encoding) !== ENCODING) return payload;
+          const keyIdBytes = payload.metadata?.['encryption-key-id'];
+          const keyId = keyIdBytes ? decoder.decode(keyIdBytes) : '';
+          const key = this.keys.get(keyId);
+          if (!key) throw new PayloadKeyError(`no payload key with id "${keyId}" to decrypt this payload`);
+          const data = Buffer.from(payload.data ?? new Uint8Array());
+          const iv = data.subarray(0, IV_BYTES);
+          const tag = data.subarray(data.length - TAG_BYTES);
+          const decipher = createDecipheriv(ALGORITHM, key, iv);
+          decipher.setAuthTag(tag);
+          const plain = Buffer.concat([
+            decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
+            decipher.final(),
+          ]);
+          return temporal.api.common.v1.Payload.decode(plain);
+        }),
+      ),
     );
   }
 }
@@ -92,7 +99,9 @@ export function encryptionCodecFromEnv(env: NodeJS.ProcessEnv = process.env): En
     const [id, key] = entry.includes(':') ? entry.split(':', 2) : [env.ARKOR_PAYLOAD_KEY_ID ?? 'default', entry];
     const bytes = Buffer.from(key ?? '', 'base64');
     if (bytes.length !== 32) {
-      throw new PayloadKeyError(`ARKOR_PAYLOAD_KEY entry ${index + 1} must be 32 bytes of base64 (got ${bytes.length} bytes)`);
+      throw new PayloadKeyError(
+        `ARKOR_PAYLOAD_KEY entry ${index + 1} must be 32 bytes of base64 (got ${bytes.length} bytes)`,
+      );
     }
     return [(id ?? '').trim() || 'default', bytes] as const;
   });

@@ -27,7 +27,10 @@ const messageSchema = z
 const responseFormatSchema = z
   .object({
     type: z.enum(['text', 'json_object', 'json_schema']),
-    json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).loose().optional(),
+    json_schema: z
+      .object({ schema: z.record(z.string(), z.unknown()).optional() })
+      .loose()
+      .optional(),
   })
   .loose();
 
@@ -78,7 +81,10 @@ export function resolveAdapter(jobs: JobStore, projectId: string, adapter: Adapt
   const { maxSteps } = record.plan;
   if (adapter.kind === 'final') {
     if (record.job.status !== 'completed') throw new HttpError(422, 'bad adapter');
-    return { quality: qualityAt(maxSteps, maxSteps, record.behaviour), model: `${String(record.job.config.model)}+${record.job.id}` };
+    return {
+      quality: qualityAt(maxSteps, maxSteps, record.behaviour),
+      model: `${String(record.job.config.model)}+${record.job.id}`,
+    };
   }
   if (!record.savedSteps.has(adapter.step)) throw new HttpError(422, 'bad adapter');
   return {
@@ -181,11 +187,20 @@ export function splitForStreaming(text: string, parts = 4): string[] {
  * `stream`) chunk frames ended by `data: [DONE]`. `maxTokens` truncates plain-text answers by
  * words and reports `finish_reason: "length"`.
  */
-export function writeCompletion(res: ServerResponse, body: ChatBody, target: ModelTarget, seed: number, stream: boolean): void {
+export function writeCompletion(
+  res: ServerResponse,
+  body: ChatBody,
+  target: ModelTarget,
+  seed: number,
+  stream: boolean,
+): void {
   const prompt = promptOf(body);
   let answer = generateAnswer(prompt, target.quality, seed);
   let finishReason: 'stop' | 'length' = 'stop';
-  const constrained = body.responseFormat?.type === 'json_object' || body.responseFormat?.type === 'json_schema' || body.structuredOutputs;
+  const constrained =
+    body.responseFormat?.type === 'json_object' ||
+    body.responseFormat?.type === 'json_schema' ||
+    body.structuredOutputs;
   if (!constrained && body.maxTokens !== undefined) {
     const words = answer.split(' ');
     if (words.length > body.maxTokens) {
@@ -205,7 +220,11 @@ export function writeCompletion(res: ServerResponse, body: ChatBody, target: Mod
       created,
       model: target.model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     });
     return;
   }
@@ -235,7 +254,8 @@ export function chatRoute(deps: { accounts: Accounts; jobs: JobStore; seed: numb
     async handle(ctx: RequestContext) {
       const scope = accounts.projectScope(requirePrincipal(ctx), ctx.url);
       const body = parseOr400(inferenceBodySchema, await readJson(ctx.req));
-      if (body.adapter && body.baseModel) throw new HttpError(400, 'invalid body: adapter and baseModel are mutually exclusive');
+      if (body.adapter && body.baseModel)
+        throw new HttpError(400, 'invalid body: adapter and baseModel are mutually exclusive');
       let target: ModelTarget;
       if (body.adapter) target = resolveAdapter(jobs, scope.project.id, body.adapter);
       else if (body.baseModel) target = baseModelTarget(body.baseModel);

@@ -51,17 +51,19 @@ export const behaviourTargetSchema: z.ZodType<BehaviourTarget> = z.discriminated
 ]);
 
 /** Schema of `RouteFault`. */
-export const routeFaultSchema: z.ZodType<RouteFault> = z.strictObject({
-  method: z.string().min(1),
-  path: z.string().startsWith('/'),
-  status: z.union([status, z.literal('reset')]).optional(),
-  retryAfterSeconds: nonNegInt.optional(),
-  times: z.number().int().positive().optional(),
-  delayMs: z.number().nonnegative().optional(),
-}).refine((fault) => fault.status !== undefined || fault.delayMs !== undefined, {
-  message: 'a fault needs a status, a delayMs (a slow but served request), or both',
-  path: ['status'],
-});
+export const routeFaultSchema: z.ZodType<RouteFault> = z
+  .strictObject({
+    method: z.string().min(1),
+    path: z.string().startsWith('/'),
+    status: z.union([status, z.literal('reset')]).optional(),
+    retryAfterSeconds: nonNegInt.optional(),
+    times: z.number().int().positive().optional(),
+    delayMs: z.number().nonnegative().optional(),
+  })
+  .refine((fault) => fault.status !== undefined || fault.delayMs !== undefined, {
+    message: 'a fault needs a status, a delayMs (a slow but served request), or both',
+    path: ['status'],
+  });
 
 const setBehaviourBodySchema = z.strictObject({ target: behaviourTargetSchema, behaviour: jobBehaviourSchema });
 

@@ -102,7 +102,8 @@ function resolveRetention(
   const effective = mode ?? (previous?.mode === 'days' || previous === undefined ? 'days' : previous.mode);
   if (effective === 'days') {
     const d = days ?? (previous?.mode === 'days' ? previous.days : undefined);
-    if (d === undefined) throw new HttpError(400, 'invalid body: runRetentionDays: required when runRetentionMode is "days"');
+    if (d === undefined)
+      throw new HttpError(400, 'invalid body: runRetentionDays: required when runRetentionMode is "days"');
     return { mode: 'days', days: d };
   }
   if (days !== undefined) {
@@ -189,7 +190,8 @@ export class DeploymentStore {
 
   update(scope: Scope, id: string, body: z.infer<typeof updateSchema>): Deployment {
     const current = this.get(scope, id);
-    if (body.slug !== undefined && body.slug !== current.slug) throw new HttpError(400, 'invalid body: slug: is immutable');
+    if (body.slug !== undefined && body.slug !== current.slug)
+      throw new HttpError(400, 'invalid body: slug: is immutable');
     if (body.target) this.checkTarget(scope, body.target);
     const retention = resolveRetention(body.runRetentionMode, body.runRetentionDays, {
       mode: current.runRetentionMode,
@@ -356,7 +358,10 @@ const edgeBodySchema = z
     response_format: z
       .object({
         type: z.enum(['text', 'json_object', 'json_schema']),
-        json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).loose().optional(),
+        json_schema: z
+          .object({ schema: z.record(z.string(), z.unknown()).optional() })
+          .loose()
+          .optional(),
       })
       .loose()
       .optional(),

@@ -22,7 +22,12 @@ export class HttpError extends Error {
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Writes `body` as JSON with `status` (and optional extra headers) and ends the response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,

@@ -77,7 +77,10 @@ export function jobRoutes(deps: { accounts: Accounts; jobs: JobStore; behaviours
         const record = jobInScope(accounts, jobs, ctx);
         const outcome = jobs.cancel(record);
         if (!outcome.ok) {
-          throw new HttpError(409, outcome.status === 'cancelled' ? 'already cancelled' : `job is already ${outcome.status}`);
+          throw new HttpError(
+            409,
+            outcome.status === 'cancelled' ? 'already cancelled' : `job is already ${outcome.status}`,
+          );
         }
         sendJson(ctx.res, 200, { ok: true });
       },

@@ -17,10 +17,16 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-function numberFlag(name: string, value: string | undefined, check: (n: number) => boolean, rule: string): number | undefined {
+function numberFlag(
+  name: string,
+  value: string | undefined,
+  check: (n: number) => boolean,
+  rule: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${rule}, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new UsageError(`--${name} must be ${rule}, got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -109,7 +109,11 @@ export function generateAnswer(prompt: string, quality: number, seed: number): s
   const q = clamp01(quality);
   const demo = findDemoQuestion(prompt);
   const short = prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt;
-  const head = demo ? (q >= CORRECT_ANSWER_QUALITY ? demo.answer : demo.wrongAnswer) : `I am not sure about "${short}".`;
+  const head = demo
+    ? q >= CORRECT_ANSWER_QUALITY
+      ? demo.answer
+      : demo.wrongAnswer
+    : `I am not sure about "${short}".`;
   const salt = hashString(normalise(prompt));
   const good = Math.round(q * FLUENCY_WORDS.length);
   const tail = FLUENCY_WORDS.map((word, i) => (i < good ? word : nonsenseWord(seed, salt, i))).join(' ');

@@ -67,7 +67,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (!(o.pingIntervalMs > 0) || !Number.isFinite(o.pingIntervalMs)) {
     throw new EmulatorOptionsError('pingIntervalMs must be a positive number');
   }
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65_535) throw new EmulatorOptionsError('port must be 0-65535');
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65_535)
+    throw new EmulatorOptionsError('port must be 0-65535');
   const gate = new VersionGate(o.minClientVersion, o.deprecatedBelowVersion);
 
   const lifecycle = new Lifecycle();
@@ -158,7 +159,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     edgeUrl: (slug) => `${url}/_edge/${encodeURIComponent(slug)}/v1`,
     // Validated like the control API, so an in-process typo fails as loudly as one over HTTP.
     setBehaviour: (target, behaviour) =>
-      ops.setBehaviour(validated(behaviourTargetSchema, target, 'target'), validated(jobBehaviourSchema, behaviour, 'behaviour')),
+      ops.setBehaviour(
+        validated(behaviourTargetSchema, target, 'target'),
+        validated(jobBehaviourSchema, behaviour, 'behaviour'),
+      ),
     addRouteFault: (fault) => ops.addRouteFault(validated(routeFaultSchema, fault, 'route fault')),
     clearFaults: () => ops.clearFaults(),
     stats: () => ops.stats(),

@@ -198,7 +198,10 @@ export function eventStreamRoute(deps: {
           servePingOnly(s, fault.pings, fault.intervalMs ?? DEFAULT_PING_ONLY_INTERVAL_MS);
           return;
         case 'drop':
-          serveEvents(s, jobs, record, lastEventId, pingIntervalMs, { afterFrames: fault.afterFrames, mode: fault.mode });
+          serveEvents(s, jobs, record, lastEventId, pingIntervalMs, {
+            afterFrames: fault.afterFrames,
+            mode: fault.mode,
+          });
           return;
         case undefined:
           serveEvents(s, jobs, record, lastEventId, pingIntervalMs, undefined);

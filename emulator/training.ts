@@ -91,7 +91,10 @@ export function checkpointArtifacts(step: number): Array<{ pathname: string }> {
 }
 
 /** Artifacts of a completed job. */
-export const FINAL_ARTIFACTS = [{ pathname: 'adapter_model.safetensors' }, { pathname: 'adapter_config.json' }] as const;
+export const FINAL_ARTIFACTS = [
+  { pathname: 'adapter_model.safetensors' },
+  { pathname: 'adapter_config.json' },
+] as const;
 
 /** One event a step produces: its SSE `event` name (= payload `type`) and extra payload fields. */
 export interface StepEvent {

@@ -11,8 +11,7 @@ const CLIENT_RE = new RegExp(`^arkor/(${SEMVER_PATTERN})$`);
 
 /** What the gate decided for one request. */
 export type GateDecision =
-  | { kind: 'reject'; body: Record<string, unknown> }
-  | { kind: 'accept'; deprecationHeaders: Record<string, string> };
+  { kind: 'reject'; body: Record<string, unknown> } | { kind: 'accept'; deprecationHeaders: Record<string, string> };
 
 /** A configured gate: `minClientVersion` is the lowest accepted version. */
 export class VersionGate {
@@ -25,7 +24,9 @@ export class VersionGate {
   constructor(minClientVersion: string, deprecatedBelowVersion: string | undefined) {
     this.min = mustParseSemVer(minClientVersion, 'minClientVersion');
     this.deprecatedBelow =
-      deprecatedBelowVersion === undefined ? undefined : mustParseSemVer(deprecatedBelowVersion, 'deprecatedBelowVersion');
+      deprecatedBelowVersion === undefined
+        ? undefined
+        : mustParseSemVer(deprecatedBelowVersion, 'deprecatedBelowVersion');
     this.supportedRange = `>=${minClientVersion}`;
     // Ninety days from start: far enough to be a future date for any test run.
     this.sunset = new Date(Date.now() + 90 * 24 * 3600 * 1000).toUTCString();

@@ -31,7 +31,11 @@ export const politeness: Scorer = ({ answer }) => {
  */
 export const mentionsAll: Scorer = ({ answer, options }) => {
   const terms = options?.terms;
-  if (!Array.isArray(terms) || terms.length === 0 || !terms.every((term): term is string => typeof term === 'string' && term !== '')) {
+  if (
+    !Array.isArray(terms) ||
+    terms.length === 0 ||
+    !terms.every((term): term is string => typeof term === 'string' && term !== '')
+  ) {
     throw new Error('mentionsAll needs options.terms, a non-empty list of strings');
   }
   const escape = (term: string): string => term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -16,7 +16,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The `temporal server start-dev` arguments for a persistent local server. */
 export function devServerArgs(options: { port: number; uiPort: number; dbFile: string }): string[] {
-  const typeNames = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' } as const;
+  const typeNames = {
+    KEYWORD: 'Keyword',
+    TEXT: 'Text',
+    INT: 'Int',
+    DOUBLE: 'Double',
+    BOOL: 'Bool',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
+  } as const;
   return [
     'server',
     'start-dev',
@@ -40,7 +48,9 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
   const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
-  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }), { stdio: 'inherit' });
+  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }), {
+    stdio: 'inherit',
+  });
   console.log(`Temporal dev server on 127.0.0.1:${port}, Web UI http://127.0.0.1:${uiPort}, data in .data/temporal.db`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code) => process.exit(code ?? 0));

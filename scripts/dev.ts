@@ -70,7 +70,9 @@ function stopChild(child: ChildProcess): Cleanup {
 }
 
 /** The running Temporal server, or a dev server started for this session. */
-async function temporalServer(configured: TemporalSettings): Promise<{ client: Client; uiUrl: string; settings: TemporalSettings }> {
+async function temporalServer(
+  configured: TemporalSettings,
+): Promise<{ client: Client; uiUrl: string; settings: TemporalSettings }> {
   const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
   const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
   // Without TEMPORAL_ADDRESS (or a profile naming one) the server is the local dev server.
@@ -81,7 +83,8 @@ async function temporalServer(configured: TemporalSettings): Promise<{ client: C
     say(`Temporal: using the server at ${settings.address}`);
     return { client: running, uiUrl: `http://127.0.0.1:${uiPort}`, settings };
   }
-  if (process.env.TEMPORAL_ADDRESS) throw new Error(`Cannot reach the Temporal server at TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}.`);
+  if (process.env.TEMPORAL_ADDRESS)
+    throw new Error(`Cannot reach the Temporal server at TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}.`);
   const binary = await ensureTemporalCli();
   const data = dataDir();
   mkdirSync(data, { recursive: true });
@@ -93,7 +96,8 @@ async function temporalServer(configured: TemporalSettings): Promise<{ client: C
   });
   cleanups.push(stopChild(child));
   const client = await tryConnect(settings, 60_000);
-  if (!client) throw new Error(`The Temporal dev server did not come up on ${address} (its log: ${join(data, 'temporal.log')}).`);
+  if (!client)
+    throw new Error(`The Temporal dev server did not come up on ${address} (its log: ${join(data, 'temporal.log')}).`);
   return { client, uiUrl: `http://127.0.0.1:${uiPort}`, settings };
 }
 
@@ -159,7 +163,9 @@ async function main(): Promise<number> {
     tty: process.stdout.isTTY === true,
     ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
   });
-  const result = await watchRun(service, workflowId, renderer, { diagnostics: (text) => void process.stderr.write(text) });
+  const result = await watchRun(service, workflowId, renderer, {
+    diagnostics: (text) => void process.stderr.write(text),
+  });
   process.stdout.write(formatOutcome(result));
   say(`Temporal Web UI: ${runUrl}`);
 

@@ -23,7 +23,10 @@ const indexedValueType = {
 export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
   const operator = client.connection.operatorService;
   const existing = await operator.listSearchAttributes({ namespace });
-  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+  const known = new Set([
+    ...Object.keys(existing.customAttributes ?? {}),
+    ...Object.keys(existing.systemAttributes ?? {}),
+  ]);
   const missing = searchAttributeKeys.filter((key) => !known.has(key.name));
   if (missing.length === 0) return [];
   await operator.addSearchAttributes({

@@ -28,7 +28,10 @@ export function temporalCliCacheDir(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 function findGo(env: NodeJS.ProcessEnv): string | undefined {
-  const candidates = (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go'));
+  const candidates = (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'go'));
   // CI shells do not always source the profile that puts the Go toolchain on PATH.
   candidates.push('/usr/local/go/bin/go');
   return candidates.find((path) => existsSync(path));
@@ -62,7 +65,9 @@ export async function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env): P
   await mkdir(dir, { recursive: true });
   // Build into a private folder and rename, so a concurrent caller never sees a half-written file.
   const staging = await mkdtemp(join(dir, '.build-'));
-  process.stderr.write(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} (first time only; a few minutes)...\n`);
+  process.stderr.write(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} (first time only; a few minutes)...\n`,
+  );
   const started = Date.now();
   try {
     await run(go, ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
@@ -84,7 +89,10 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new TemporalCliUnavailableError(`\`${command} ${args.join(' ')}\` failed (${signal ?? `exit ${code}`}).`));
+      else
+        reject(
+          new TemporalCliUnavailableError(`\`${command} ${args.join(' ')}\` failed (${signal ?? `exit ${code}`}).`),
+        );
     });
   });
 }

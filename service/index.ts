@@ -2,9 +2,20 @@
  * The public surface for backend services: start and manage training runs, and the types of
  * their inputs, status and results.
  */
-export { TrainingService, type StartOptions, type StartedRun, type TrainingRunHandle, type TrainingServiceOptions } from './training-service.js';
+export {
+  TrainingService,
+  type StartOptions,
+  type StartedRun,
+  type TrainingRunHandle,
+  type TrainingServiceOptions,
+} from './training-service.js';
 export { connectClient, connectWorker, loadTemporalSettings, type TemporalSettings } from './connection.js';
-export { InvalidTrainingInputError, parseTrainingRunInput, SUPPORTED_MODELS, type TrainingRunInput } from '../workflows/input.js';
+export {
+  InvalidTrainingInputError,
+  parseTrainingRunInput,
+  SUPPORTED_MODELS,
+  type TrainingRunInput,
+} from '../workflows/input.js';
 export { RunOutcome, RunFailureType, type RunResult } from '../workflows/result.js';
 export { RunPhase, type RunStatus } from '../workflows/status.js';
 export { statusQuery, stopSignal } from '../workflows/messages.js';
@@ -23,4 +34,11 @@ export {
   type ScheduleTiming,
   type ScheduledAction,
 } from './schedules.js';
-export { buildRunsQuery, InvalidRunFilterError, listRuns, type ListRunsFilter, type ListRunsOptions, type RunSummary } from './runs.js';
+export {
+  buildRunsQuery,
+  InvalidRunFilterError,
+  listRuns,
+  type ListRunsFilter,
+  type ListRunsOptions,
+  type RunSummary,
+} from './runs.js';

@@ -61,7 +61,8 @@ export function buildRunsQuery(filter: ListRunsFilter): string {
   const clauses = [`WorkflowType = 'trainingRun'`];
   if (filter.phase !== undefined) clauses.push(`${ArkorPhase.name} = ${quote('phase', filter.phase)}`);
   if (filter.model !== undefined) clauses.push(`${ArkorModel.name} = ${quote('model', filter.model)}`);
-  if (filter.schedule !== undefined) clauses.push(`${TemporalScheduledById.name} = ${quote('schedule', filter.schedule)}`);
+  if (filter.schedule !== undefined)
+    clauses.push(`${TemporalScheduledById.name} = ${quote('schedule', filter.schedule)}`);
   return clauses.join(' AND ');
 }
 
@@ -72,7 +73,11 @@ function quote(field: string, value: string): string {
 }
 
 /** Recent training runs matching `filter`, newest first. */
-export async function listRuns(client: Client, filter: ListRunsFilter = {}, options: ListRunsOptions = {}): Promise<RunSummary[]> {
+export async function listRuns(
+  client: Client,
+  filter: ListRunsFilter = {},
+  options: ListRunsOptions = {},
+): Promise<RunSummary[]> {
   const limit = filter.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit <= 0) throw new InvalidRunFilterError(`invalid limit ${limit}`);
   const runs: RunSummary[] = [];

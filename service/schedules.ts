@@ -183,7 +183,12 @@ export class ScheduleService {
    * policies (`InvalidScheduleError`) before anything is created; throws
    * `ScheduleAlreadyExistsError` when the id is taken.
    */
-  async create(id: string, input: TrainingRunInput, timing: ScheduleTiming, options: SchedulePolicyOptions = {}): Promise<void> {
+  async create(
+    id: string,
+    input: TrainingRunInput,
+    timing: ScheduleTiming,
+    options: SchedulePolicyOptions = {},
+  ): Promise<void> {
     const compiled = this.compile(id, input, timing, options);
     try {
       await this.client.schedule.create<typeof trainingRun>({
@@ -203,21 +208,32 @@ export class ScheduleService {
    * Replaces the input, spec and policies of an existing schedule (`ScheduleNotFoundError` if
    * there is none). The paused state is kept unless `options.paused` is given.
    */
-  async update(id: string, input: TrainingRunInput, timing: ScheduleTiming, options: SchedulePolicyOptions = {}): Promise<void> {
+  async update(
+    id: string,
+    input: TrainingRunInput,
+    timing: ScheduleTiming,
+    options: SchedulePolicyOptions = {},
+  ): Promise<void> {
     const compiled = this.compile(id, input, timing, options);
-    await this.client.schedule.getHandle(id).update<typeof trainingRun>((previous): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<typeof trainingRun>> => {
-      const note = options.note ?? previous.state.note;
-      return {
-        spec: compiled.spec,
-        action: compiled.action,
-        policies: compiled.policies,
-        state: {
-          paused: options.paused ?? previous.state.paused,
-          ...(note === undefined ? {} : { note }),
-          ...(previous.state.remainingActions === undefined ? {} : { remainingActions: previous.state.remainingActions }),
+    await this.client.schedule
+      .getHandle(id)
+      .update<typeof trainingRun>(
+        (previous): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<typeof trainingRun>> => {
+          const note = options.note ?? previous.state.note;
+          return {
+            spec: compiled.spec,
+            action: compiled.action,
+            policies: compiled.policies,
+            state: {
+              paused: options.paused ?? previous.state.paused,
+              ...(note === undefined ? {} : { note }),
+              ...(previous.state.remainingActions === undefined
+                ? {}
+                : { remainingActions: previous.state.remainingActions }),
+            },
+          };
         },
-      };
-    });
+      );
   }
 
   /** Every schedule of the namespace (not only ours: `workflowType` tells them apart). */
@@ -263,7 +279,8 @@ export class ScheduleService {
 
   /** Takes the runs the spec had due in `[start, end]`, as if the schedule had run then. */
   async backfill(id: string, window: { start: Date; end: Date; overlap?: OverlapPolicy }): Promise<void> {
-    if (!(window.start.getTime() < window.end.getTime())) throw new InvalidScheduleError('backfill start must be before its end');
+    if (!(window.start.getTime() < window.end.getTime()))
+      throw new InvalidScheduleError('backfill start must be before its end');
     await this.handle(id).backfill({
       start: window.start,
       end: window.end,
@@ -321,10 +338,16 @@ export class ScheduleService {
 }
 
 function issues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+  return error.issues.map((issue) =>
+    issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+  );
 }
 
-function toAction(result: { scheduledAt: Date; takenAt: Date; action: { workflow: { workflowId: string; firstExecutionRunId: string } } }): ScheduledAction {
+function toAction(result: {
+  scheduledAt: Date;
+  takenAt: Date;
+  action: { workflow: { workflowId: string; firstExecutionRunId: string } };
+}): ScheduledAction {
   return {
     workflowId: result.action.workflow.workflowId,
     runId: result.action.workflow.firstExecutionRunId,

@@ -11,7 +11,13 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
-import { approvalUpdate, statusQuery, stopUpdate, type ApprovalDecision, type StopAnswer } from '../workflows/messages.js';
+import {
+  approvalUpdate,
+  statusQuery,
+  stopUpdate,
+  type ApprovalDecision,
+  type StopAnswer,
+} from '../workflows/messages.js';
 import type { ApprovalInfo } from '../workflows/status.js';
 import { RunOutcome, type RunResult } from '../workflows/result.js';
 import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
@@ -147,5 +153,11 @@ function isRunResult(value: unknown): value is RunResult {
 }
 
 function slugify(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'run';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'run'
+  );
 }

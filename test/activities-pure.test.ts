@@ -12,23 +12,41 @@ import { parseTrainingRunInput } from '../workflows/input.js';
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'callbacks');
 const logEvent = (step: number): RunEvent => ({
   id: String(step),
-  payload: { type: 'training.log', timestamp: 't', step, loss: 1, evalLoss: null, learningRate: null, epoch: null, samplesPerSecond: null },
+  payload: {
+    type: 'training.log',
+    timestamp: 't',
+    step,
+    loss: 1,
+    evalLoss: null,
+    learningRate: null,
+    epoch: null,
+    samplesPerSecond: null,
+  },
 });
 
 describe('event batcher', () => {
   it('delivers a full batch at once, in order, and urgent events behind pending logs', async () => {
     const delivered: string[][] = [];
-    const batcher = new EventBatcher((events) => Promise.resolve(void delivered.push(events.map((e) => e.id ?? '?'))), { maxEvents: 3, maxDelayMs: 60_000 });
+    const batcher = new EventBatcher((events) => Promise.resolve(void delivered.push(events.map((e) => e.id ?? '?'))), {
+      maxEvents: 3,
+      maxDelayMs: 60_000,
+    });
     for (const step of [1, 2, 3, 4]) await batcher.addLog(logEvent(step));
     assert.deepEqual(delivered, [['1', '2', '3']]);
     await batcher.flush([{ id: 'ckpt', payload: { type: 'checkpoint.saved', timestamp: 't', step: 4 } }]);
-    assert.deepEqual(delivered, [['1', '2', '3'], ['4', 'ckpt']]);
+    assert.deepEqual(delivered, [
+      ['1', '2', '3'],
+      ['4', 'ckpt'],
+    ]);
     batcher.close();
   });
 
   it('delivers a partial batch after the delay', async () => {
     const delivered: RunEvent[][] = [];
-    const batcher = new EventBatcher((events) => Promise.resolve(void delivered.push(events)), { maxEvents: 100, maxDelayMs: 20 });
+    const batcher = new EventBatcher((events) => Promise.resolve(void delivered.push(events)), {
+      maxEvents: 100,
+      maxDelayMs: 20,
+    });
     await batcher.addLog(logEvent(1));
     await batcher.addLog(logEvent(2));
     assert.equal(delivered.length, 0);
@@ -97,7 +115,12 @@ describe('submit helpers', () => {
 
   it('redacts the dataset token the backend echoes', () => {
     const job = {
-      id: 'j', orgId: 'o', projectId: 'p', name: 'n', status: 'queued', createdAt: 't',
+      id: 'j',
+      orgId: 'o',
+      projectId: 'p',
+      name: 'n',
+      status: 'queued',
+      createdAt: 't',
       config: { model: 'm', datasetSource: { type: 'blob', url: 'u', token: 's3cret' } },
     } as TrainingJob;
     assert.ok(!JSON.stringify(redactJob(job)).includes('s3cret'));
@@ -112,13 +135,18 @@ describe('callbacks module loading', () => {
   });
 
   it('names the export and member of a wrongly shaped module', async () => {
-    await assert.rejects(loadCallbackSets(join(fixtures, 'wrong-shape.ts')), (error: unknown) =>
-      error instanceof CallbackModuleError && /Export "default".*unknown member "onCheckpiont"/.test(error.message),
+    await assert.rejects(
+      loadCallbackSets(join(fixtures, 'wrong-shape.ts')),
+      (error: unknown) =>
+        error instanceof CallbackModuleError && /Export "default".*unknown member "onCheckpiont"/.test(error.message),
     );
   });
 
   it('reports a module that fails to load', async () => {
-    await assert.rejects(loadCallbackSets(join(fixtures, 'throws-on-load.ts')), /Cannot load the callbacks module .*boom at import/);
+    await assert.rejects(
+      loadCallbackSets(join(fixtures, 'throws-on-load.ts')),
+      /Cannot load the callbacks module .*boom at import/,
+    );
     await assert.rejects(loadCallbackSets(join(fixtures, 'missing.ts')), CallbackModuleError);
   });
 });

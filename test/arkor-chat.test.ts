@@ -13,10 +13,27 @@ function jsonResponse(body: unknown): Response {
 
 describe('readChatText', () => {
   it('reads a JSON completion; null content is empty', async () => {
-    assert.equal(await readChatText(jsonResponse({ choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }] })), 'Paris.');
-    assert.equal(await readChatText(jsonResponse({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [{}] }, finish_reason: 'tool_calls' }] })), '');
+    assert.equal(
+      await readChatText(
+        jsonResponse({
+          choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
+        }),
+      ),
+      'Paris.',
+    );
+    assert.equal(
+      await readChatText(
+        jsonResponse({
+          choices: [{ message: { role: 'assistant', content: null, tool_calls: [{}] }, finish_reason: 'tool_calls' }],
+        }),
+      ),
+      '',
+    );
     await assert.rejects(readChatText(jsonResponse({ nothing: true })), ArkorResponseError);
-    await assert.rejects(readChatText(new Response('<html>', { headers: { 'Content-Type': 'text/html' } })), ArkorResponseError);
+    await assert.rejects(
+      readChatText(new Response('<html>', { headers: { 'Content-Type': 'text/html' } })),
+      ArkorResponseError,
+    );
   });
 
   it('concatenates OpenAI chunks and stops at [DONE]', async () => {
@@ -40,7 +57,8 @@ describe('readChatText', () => {
   });
 
   it('accepts {content}, {text} and bare strings, skips junk, stops at event: end', async () => {
-    const body = 'data: {"content":"a"}\n\ndata: {"text":"b"}\n\ndata: "c"\n\ndata: not json\n\ndata: {"other":1}\n\nevent: end\ndata: {}\n\ndata: "d"\n\n';
+    const body =
+      'data: {"content":"a"}\n\ndata: {"text":"b"}\n\ndata: "c"\n\ndata: not json\n\ndata: {"other":1}\n\nevent: end\ndata: {}\n\ndata: "d"\n\n';
     assert.equal(await readChatText(sse(body)), 'abc');
   });
 

@@ -4,12 +4,17 @@ import { parseJsonLenient } from '../arkor/json.js';
 
 describe('parseJsonLenient', () => {
   it('parses plain JSON like JSON.parse', () => {
-    assert.deepEqual(parseJsonLenient('{"a":[1,2.5e3,"x",true,null],"b":{}}'), { ok: true, value: { a: [1, 2500, 'x', true, null], b: {} } });
+    assert.deepEqual(parseJsonLenient('{"a":[1,2.5e3,"x",true,null],"b":{}}'), {
+      ok: true,
+      value: { a: [1, 2500, 'x', true, null], b: {} },
+    });
     assert.deepEqual(parseJsonLenient('"bare"'), { ok: true, value: 'bare' });
   });
 
   it('accepts bare NaN, Infinity and -Infinity outside strings', () => {
-    const result = parseJsonLenient('{"loss": NaN, "a": [Infinity, -Infinity, -1.5], "s": "NaN Infinity", "e": "q\\"NaN"}');
+    const result = parseJsonLenient(
+      '{"loss": NaN, "a": [Infinity, -Infinity, -1.5], "s": "NaN Infinity", "e": "q\\"NaN"}',
+    );
     assert.equal(result.ok, true);
     assert.ok(result.ok);
     const value = result.value as { loss: number; a: number[]; s: string; e: string };
@@ -29,7 +34,17 @@ describe('parseJsonLenient', () => {
   });
 
   it('never throws on invalid input', () => {
-    for (const text of ['', 'not json', '{"a":', '{"a": NaNx}', '[1,]', '{"a":1} trailing', 'nan', '"unterminated', '{"a" NaN}']) {
+    for (const text of [
+      '',
+      'not json',
+      '{"a":',
+      '{"a": NaNx}',
+      '[1,]',
+      '{"a":1} trailing',
+      'nan',
+      '"unterminated',
+      '{"a" NaN}',
+    ]) {
       const result = parseJsonLenient(text);
       assert.equal(result.ok, false, text);
       assert.ok(!result.ok && typeof result.error === 'string');

@@ -21,7 +21,10 @@ async function collect(chunks: string[], onBytes?: () => void): Promise<SseFrame
 describe('readSseFrames', () => {
   it('delivers frames with id, event and data', async () => {
     const frames = await collect(['id: 7\nevent: training.log\ndata: {"a":1}\n\n', 'event: ping\ndata:\n\n']);
-    assert.deepEqual(frames, [{ id: '7', event: 'training.log', data: '{"a":1}' }, { event: 'ping', data: '' }]);
+    assert.deepEqual(frames, [
+      { id: '7', event: 'training.log', data: '{"a":1}' },
+      { event: 'ping', data: '' },
+    ]);
   });
 
   it('only delivers frames with a data line; id is per frame; empty id is undefined', async () => {
@@ -46,7 +49,10 @@ describe('readSseFrames', () => {
     const frames: SseFrame[] = [];
     for await (const frame of readSseFrames(body)) frames.push(frame);
     assert.deepEqual(frames, [{ data: 'héllo' }]);
-    assert.deepEqual(await collect(['da', 'ta: 1', '\n', '\nid: 9\ndata: 2\n\n']), [{ data: '1' }, { id: '9', data: '2' }]);
+    assert.deepEqual(await collect(['da', 'ta: 1', '\n', '\nid: 9\ndata: 2\n\n']), [
+      { data: '1' },
+      { id: '9', data: '2' },
+    ]);
   });
 
   it('drops an unterminated trailing frame', async () => {

@@ -21,11 +21,17 @@ let client: ArkorClient;
 const env = new MockActivityEnvironment();
 /** Short confirmation delays: the logic is the same, the test is quicker. */
 const cancelJob = (input: CancelJobInput): Promise<CancelJobResult> =>
-  env.run((i: CancelJobInput) => createCancelActivities({ arkor: client, goneConfirmDelaysMs: [50, 100] }).cancelJob(i), input);
+  env.run(
+    (i: CancelJobInput) => createCancelActivities({ arkor: client, goneConfirmDelaysMs: [50, 100] }).cancelJob(i),
+    input,
+  );
 
 /** A job that stays running for the whole test file. */
 async function runningJob(name: string): Promise<string> {
-  const job = await client.createJob({ name, config: { model: MODEL, datasetSource: { type: 'huggingface', name: 'org/data' }, maxSteps: 100_000 } });
+  const job = await client.createJob({
+    name,
+    config: { model: MODEL, datasetSource: { type: 'huggingface', name: 'org/data' }, maxSteps: 100_000 },
+  });
   return job.id;
 }
 
@@ -50,7 +56,11 @@ function requests(route: string): number {
 
 before(async () => {
   emulator = await startEmulator({ stepMs: 50 });
-  client = new ArkorClient({ baseUrl: emulator.url, token: emulator.token, scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug } });
+  client = new ArkorClient({
+    baseUrl: emulator.url,
+    token: emulator.token,
+    scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
+  });
 });
 
 after(async () => emulator.close());

@@ -27,11 +27,19 @@ describe('parseCliArgs', () => {
     });
     assert.deepEqual(parseCliArgs(['status', 'w', '--json']).command, { kind: 'status', workflowId: 'w', json: true });
     assert.deepEqual(parseCliArgs(['watch', 'w']).command, { kind: 'watch', workflowId: 'w' });
-    assert.deepEqual(parseCliArgs(['stop', 'w', '--reason', 'too slow']).command, { kind: 'stop', workflowId: 'w', reason: 'too slow' });
-    assert.deepEqual(parseCliArgs(['cancel', 'w', '--task-queue', 'q']), { command: { kind: 'cancel', workflowId: 'w' }, taskQueue: 'q' });
+    assert.deepEqual(parseCliArgs(['stop', 'w', '--reason', 'too slow']).command, {
+      kind: 'stop',
+      workflowId: 'w',
+      reason: 'too slow',
+    });
+    assert.deepEqual(parseCliArgs(['cancel', 'w', '--task-queue', 'q']), {
+      command: { kind: 'cancel', workflowId: 'w' },
+      taskQueue: 'q',
+    });
   });
   it('gives help for no arguments, help and --help', () => {
-    for (const argv of [[], ['help'], ['--help'], ['status', '-h']]) assert.deepEqual(parseCliArgs(argv).command, { kind: 'help' });
+    for (const argv of [[], ['help'], ['--help'], ['status', '-h']])
+      assert.deepEqual(parseCliArgs(argv).command, { kind: 'help' });
   });
   it('rejects unknown commands, unknown or foreign flags, and missing or extra arguments', () => {
     const cases: Array<[string[], RegExp]> = [
@@ -46,7 +54,12 @@ describe('parseCliArgs', () => {
       [['watch'], /"watch" requires a <workflow-id>/],
       [['cancel', 'a', 'b'], /unexpected argument "b"/],
     ];
-    for (const [argv, message] of cases) assert.throws(() => parseCliArgs(argv), (error: unknown) => error instanceof UsageError && message.test(error.message), argv.join(' '));
+    for (const [argv, message] of cases)
+      assert.throws(
+        () => parseCliArgs(argv),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+        argv.join(' '),
+      );
   });
   it('takes the task queue from the flag, then TEMPORAL_TASK_QUEUE, then the default', () => {
     assert.equal(resolveTaskQueue('flag', { TEMPORAL_TASK_QUEUE: 'env' }), 'flag');
@@ -57,13 +70,17 @@ describe('parseCliArgs', () => {
 
 describe('parseRunConfig', () => {
   it('names every invalid field', () => {
-    const text = JSON.stringify({ trainer: { name: '', model: 'gpt', dataset: { type: 'huggingface', name: 'd' }, maxSteps: -1 } });
+    const text = JSON.stringify({
+      trainer: { name: '', model: 'gpt', dataset: { type: 'huggingface', name: 'd' }, maxSteps: -1 },
+    });
     assert.throws(
       () => parseRunConfig(text, 'x.json'),
       (error: unknown) =>
         error instanceof ConfigError &&
         error.issues.length === 3 &&
-        ['trainer.name:', 'trainer.model:', 'trainer.maxSteps:'].every((field, index) => error.issues[index]?.startsWith(field)),
+        ['trainer.name:', 'trainer.model:', 'trainer.maxSteps:'].every((field, index) =>
+          error.issues[index]?.startsWith(field),
+        ),
     );
   });
   it('rejects text that is not JSON', () => {
@@ -75,7 +92,11 @@ describe('runCli', () => {
   function capture(): { io: CliIo; out: string[]; err: string[] } {
     const out: string[] = [];
     const err: string[] = [];
-    return { io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t), stdoutIsTty: false, stderrIsTty: false }, out, err };
+    return {
+      io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t), stdoutIsTty: false, stderrIsTty: false },
+      out,
+      err,
+    };
   }
   const neverConnect: ServiceConnector = () => Promise.reject(new Error('must not connect'));
 
@@ -92,13 +113,19 @@ describe('runCli', () => {
   it('rejects an invalid config with exit 2 before connecting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-args-'));
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ trainer: { name: 'x', model: 'nope', dataset: { type: 'blob', url: 'ftp://x' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ trainer: { name: 'x', model: 'nope', dataset: { type: 'blob', url: 'ftp://x' } } }),
+    );
     const run = capture();
     assert.equal(await runCli(['start', '--config', file], { io: run.io, connect: neverConnect }), 2);
     assert.match(run.err.join(''), /trainer\.model: must be one of the supported models/);
     assert.match(run.err.join(''), /trainer\.dataset\.url:/);
     const missing = capture();
-    assert.equal(await runCli(['start', '--config', join(dir, 'missing.json')], { io: missing.io, connect: neverConnect }), 2);
+    assert.equal(
+      await runCli(['start', '--config', join(dir, 'missing.json')], { io: missing.io, connect: neverConnect }),
+      2,
+    );
     assert.match(missing.err.join(''), /cannot read config .*missing\.json \(ENOENT\)/);
   });
 
@@ -123,9 +150,14 @@ describe('runCli', () => {
       return Promise.resolve({ service, close: () => Promise.resolve(void (closed = true)) });
     };
     const run = capture();
-    assert.equal(await runCli(['stop', 'w', '--reason', 'why'], { io: run.io, connect, env: { TEMPORAL_TASK_QUEUE: 'from-env' } }), 0);
+    assert.equal(
+      await runCli(['stop', 'w', '--reason', 'why'], { io: run.io, connect, env: { TEMPORAL_TASK_QUEUE: 'from-env' } }),
+      0,
+    );
     assert.equal(queue, 'from-env');
     assert.equal(closed, true);
-    assert.deepEqual(run.out, ['stop requested for run w: why\nstopping: the backend job is being cancelled (phase running)\n']);
+    assert.deepEqual(run.out, [
+      'stop requested for run w: why\nstopping: the backend job is being cancelled (phase running)\n',
+    ]);
   });
 });

@@ -42,7 +42,14 @@ function status(overrides: Partial<RunStatus> = {}): RunStatus {
 }
 
 function result(overrides: Partial<RunResult> = {}): RunResult {
-  return { outcome: 'completed', workflowId: 'wf-1', jobId: 'job_1', artifacts: [{}, {}], status: status(), ...overrides };
+  return {
+    outcome: 'completed',
+    workflowId: 'wf-1',
+    jobId: 'job_1',
+    artifacts: [{}, {}],
+    status: status(),
+    ...overrides,
+  };
 }
 
 describe('sparkline', () => {
@@ -141,7 +148,10 @@ describe('progress renderers', () => {
     const out: string[] = [];
     const renderer = createProgressRenderer((text) => out.push(text), { tty: true, columns: 31 });
     renderer.update(status({ step: 10, lossCurve: [] }), 0);
-    renderer.update(status({ step: 20, lossCurve: [], checkpoints: [{ step: 20, savedAt: 't', artifactCount: 2 }] }), 1000);
+    renderer.update(
+      status({ step: 20, lossCurve: [], checkpoints: [{ step: 20, savedAt: 't', artifactCount: 2 }] }),
+      1000,
+    );
     renderer.finish();
     assert.deepEqual(out, [
       '\r\x1b[2Krunning     [███░░░░░░░░░░░░░░',
@@ -170,7 +180,12 @@ describe('watchRun', () => {
     assert.equal(outcome.outcome, 'completed');
     assert.equal(polls, 3);
     assert.deepEqual(
-      out.map((line) => line.match(/^(\w+).*step (\d+)\/60/)?.slice(1, 3).join(':')),
+      out.map((line) =>
+        line
+          .match(/^(\w+).*step (\d+)\/60/)
+          ?.slice(1, 3)
+          .join(':'),
+      ),
       ['running:10', 'running:20', 'running:30', 'completed:60'],
     );
   });
@@ -227,9 +242,19 @@ describe('status and outcome views', () => {
     );
   });
   it('summarises the outcome and maps it to an exit code', () => {
-    assert.equal(formatOutcome(result()), 'run wf-1 completed (job job_1) at step 18/60, best loss 1.2 @ step 17, 2 artifacts\n');
-    const stopped = result({ outcome: 'stopped', reason: 'enough', stop: { cause: 'signal', reason: 'enough', atStep: 18 } });
-    assert.equal(formatOutcome(stopped), 'run wf-1 stopped (signal) (job job_1) at step 18/60, best loss 1.2 @ step 17: enough\n');
+    assert.equal(
+      formatOutcome(result()),
+      'run wf-1 completed (job job_1) at step 18/60, best loss 1.2 @ step 17, 2 artifacts\n',
+    );
+    const stopped = result({
+      outcome: 'stopped',
+      reason: 'enough',
+      stop: { cause: 'signal', reason: 'enough', atStep: 18 },
+    });
+    assert.equal(
+      formatOutcome(stopped),
+      'run wf-1 stopped (signal) (job job_1) at step 18/60, best loss 1.2 @ step 17: enough\n',
+    );
     assert.equal(exitCodeForOutcome(result()), 0);
     assert.equal(exitCodeForOutcome(stopped), 0);
     assert.equal(exitCodeForOutcome(result({ outcome: 'failed' })), 1);

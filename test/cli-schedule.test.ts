@@ -12,7 +12,6 @@ import { eventually, runClient, startHarness, trainingInput, type Harness } from
 
 const configDir = mkdtempSync(join(tmpdir(), 'arkor-cli-schedule-'));
 
-
 function writeConfig(name: string): string {
   const file = join(configDir, `${name}.json`);
   writeFileSync(file, JSON.stringify(trainingInput({ trainer: { name, maxSteps: 10, evalSteps: 5, saveSteps: 5 } })));
@@ -27,20 +26,53 @@ describe('schedule and list commands', () => {
     await h.startWorker();
   });
   after(async () => {
-    await h?.temporal.client.schedule.getHandle('cli-nightly').delete().catch(() => undefined);
+    await h?.temporal.client.schedule
+      .getHandle('cli-nightly')
+      .delete()
+      .catch(() => undefined);
     await h?.close();
   });
 
   it('create, create again (exit 1), --update, describe, trigger, list, delete', async () => {
-    const created = await runClient(h, ['schedule', 'create', 'cli-nightly', '--config', writeConfig('cli-v1'), '--every', '1h']);
+    const created = await runClient(h, [
+      'schedule',
+      'create',
+      'cli-nightly',
+      '--config',
+      writeConfig('cli-v1'),
+      '--every',
+      '1h',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     assert.equal(created.stdout, 'created schedule cli-nightly\n');
 
-    const again = await runClient(h, ['schedule', 'create', 'cli-nightly', '--config', writeConfig('cli-v1'), '--every', '1h']);
+    const again = await runClient(h, [
+      'schedule',
+      'create',
+      'cli-nightly',
+      '--config',
+      writeConfig('cli-v1'),
+      '--every',
+      '1h',
+    ]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^error: schedule cli-nightly already exists.*--update/);
 
-    const updated = await runClient(h, ['schedule', 'create', 'cli-nightly', '--config', writeConfig('cli-v2'), '--cron', '0 3 * * *', '--timezone', 'Europe/Berlin', '--overlap', 'buffer-one', '--update', '--json']);
+    const updated = await runClient(h, [
+      'schedule',
+      'create',
+      'cli-nightly',
+      '--config',
+      writeConfig('cli-v2'),
+      '--cron',
+      '0 3 * * *',
+      '--timezone',
+      'Europe/Berlin',
+      '--overlap',
+      'buffer-one',
+      '--update',
+      '--json',
+    ]);
     assert.equal(updated.code, 0, updated.stderr);
     assert.deepEqual(JSON.parse(updated.stdout), { scheduleId: 'cli-nightly', updated: true });
 
@@ -56,11 +88,15 @@ describe('schedule and list commands', () => {
 
     const triggered = await runClient(h, ['schedule', 'trigger', 'cli-nightly']);
     assert.equal(triggered.code, 0, triggered.stderr);
-    const runs = await eventually(async () => {
-      const listed = await runClient(h, ['list', '--schedule', 'cli-nightly', '--json']);
-      const parsed = JSON.parse(listed.stdout) as RunSummary[];
-      return parsed.length === 1 && parsed[0]?.status === 'COMPLETED' ? parsed : undefined;
-    }, 30_000, 'the triggered run to complete');
+    const runs = await eventually(
+      async () => {
+        const listed = await runClient(h, ['list', '--schedule', 'cli-nightly', '--json']);
+        const parsed = JSON.parse(listed.stdout) as RunSummary[];
+        return parsed.length === 1 && parsed[0]?.status === 'COMPLETED' ? parsed : undefined;
+      },
+      30_000,
+      'the triggered run to complete',
+    );
     assert.equal(runs[0]?.phase, 'completed');
     assert.equal(runs[0]?.scheduleId, 'cli-nightly');
     assert.match(runs[0]?.workflowId ?? '', /^sched-cli-nightly-/);
@@ -69,7 +105,10 @@ describe('schedule and list commands', () => {
     assert.equal(table.code, 0, table.stderr);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
     assert.match(header ?? '', /^WORKFLOW ID +PHASE +JOB +MODEL +BEST SCORE +PROMOTION$/);
-    assert.match(row ?? '', new RegExp(`^${runs[0]?.workflowId} +completed +${runs[0]?.jobId} +unsloth/gemma-4-E4B-it +– +–$`));
+    assert.match(
+      row ?? '',
+      new RegExp(`^${runs[0]?.workflowId} +completed +${runs[0]?.jobId} +unsloth/gemma-4-E4B-it +– +–$`),
+    );
     assert.deepEqual(rest, []);
 
     const list = await runClient(h, ['schedule', 'list']);
@@ -83,7 +122,17 @@ describe('schedule and list commands', () => {
   });
 
   it('bad flags exit 2 without touching Temporal', async () => {
-    const bad = await runClient(h, ['schedule', 'create', 'x', '--config', writeConfig('cli-bad'), '--every', '1h', '--overlap', 'sometimes']);
+    const bad = await runClient(h, [
+      'schedule',
+      'create',
+      'x',
+      '--config',
+      writeConfig('cli-bad'),
+      '--every',
+      '1h',
+      '--overlap',
+      'sometimes',
+    ]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^error: --overlap must be one of skip, buffer-one/);
     const list = await runClient(h, ['list', '--limit', 'many']);

@@ -14,7 +14,6 @@ import { eventually, runClient, startHarness, trainingInput, type Harness } from
 
 const configDir = mkdtempSync(join(tmpdir(), 'arkor-cli-'));
 
-
 function writeConfig(name: string, value: unknown): string {
   const file = join(configDir, `${name}.json`);
   writeFileSync(file, JSON.stringify(value));
@@ -32,7 +31,10 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
 
   const shortRun = () => writeConfig('short', trainingInput({ trainer: { name: 'cli-short', maxSteps: 30 } }));
   const longRun = (name: string) =>
-    writeConfig(name, trainingInput({ trainer: { name, maxSteps: 2000, loggingSteps: 1, evalSteps: 100, saveSteps: 500 } }));
+    writeConfig(
+      name,
+      trainingInput({ trainer: { name, maxSteps: 2000, loggingSteps: 1, evalSteps: 100, saveSteps: 500 } }),
+    );
 
   it('start --wait --json prints one JSON result and exits 0; the same workflow id attaches', async () => {
     const config = shortRun();
@@ -86,7 +88,11 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   it('stop --reason ends a running run stopped and cancels the backend job', async () => {
     const started = await runClient(h, ['start', '--config', longRun('cli-stop'), '--workflow-id', 'cli-stop']);
     assert.equal(started.stdout, 'started run cli-stop\n');
-    await eventually(async () => ((await h.service.status('cli-stop')).step > 5 ? true : undefined), 20_000, 'training to run');
+    await eventually(
+      async () => ((await h.service.status('cli-stop')).step > 5 ? true : undefined),
+      20_000,
+      'training to run',
+    );
 
     const stop = await runClient(h, ['stop', 'cli-stop', '--reason', 'enough for today']);
     assert.equal(stop.code, 0, stop.stderr);
@@ -99,9 +105,18 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   });
 
   it('cancel ends a waited run cancelled, and start --wait exits 1', async () => {
-    const waiting = runClient(h, ['start', '--config', longRun('cli-cancel'), '--workflow-id', 'cli-cancel', '--wait', '--json']);
+    const waiting = runClient(h, [
+      'start',
+      '--config',
+      longRun('cli-cancel'),
+      '--workflow-id',
+      'cli-cancel',
+      '--wait',
+      '--json',
+    ]);
     await eventually(
-      async () => ((await h.service.status('cli-cancel').catch(() => undefined))?.phase === 'running' ? true : undefined),
+      async () =>
+        (await h.service.status('cli-cancel').catch(() => undefined))?.phase === 'running' ? true : undefined,
       20_000,
       'training to run',
     );
@@ -124,7 +139,9 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   it('watch prints a progress line per change, checkpoints and the outcome when not a TTY', async () => {
     const { workflowId } = await h.service.start(
       // Long enough (10 s) that the client, started after the run, sees several changes even on a busy machine.
-      trainingInput({ trainer: { name: 'cli-watch', maxSteps: 2000, loggingSteps: 1, evalSteps: 100, saveSteps: 500 } }),
+      trainingInput({
+        trainer: { name: 'cli-watch', maxSteps: 2000, loggingSteps: 1, evalSteps: 100, saveSteps: 500 },
+      }),
       { workflowId: 'cli-watch' },
     );
     const run = await runClient(h, ['watch', workflowId]);
@@ -135,17 +152,34 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     assert.ok(progress.length >= 3, run.stdout);
     assert.equal(new Set(progress).size, progress.length, 'one line per change');
     const steps = progress.map((line) => Number(/step (\d+)\//.exec(line)?.[1]));
-    assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'steps only go forward');
-    assert.ok(progress.slice(0, -1).some((line) => /^running .*ETA \d+:\d\d$/.test(line)), 'an ETA while running');
+    assert.deepEqual(
+      steps,
+      [...steps].sort((a, b) => a - b),
+      'steps only go forward',
+    );
+    assert.ok(
+      progress.slice(0, -1).some((line) => /^running .*ETA \d+:\d\d$/.test(line)),
+      'an ETA while running',
+    );
     assert.match(progress.at(-1)!, /^completed +\[█{20}\] +100% +step 2000\/2000 +loss [\d.]+ +[▁▂▃▄▅▆▇█]{24}$/);
     for (const step of [500, 1000, 1500]) {
-      assert.equal(lines.filter((line) => line.startsWith(`checkpoint saved: step ${step} (`)).length, 1, `checkpoint ${step}`);
+      assert.equal(
+        lines.filter((line) => line.startsWith(`checkpoint saved: step ${step} (`)).length,
+        1,
+        `checkpoint ${step}`,
+      );
     }
-    assert.match(lines.at(-1)!, /^run cli-watch completed \(job \S+\) at step 2000\/2000, best loss [\d.]+ @ step \d+, \d+ artifacts?$/);
+    assert.match(
+      lines.at(-1)!,
+      /^run cli-watch completed \(job \S+\) at step 2000\/2000, best loss [\d.]+ @ step \d+, \d+ artifacts?$/,
+    );
   });
 
   it('start --watch follows the run it started from the first step', async () => {
-    const config = writeConfig('watched', trainingInput({ trainer: { name: 'cli-start-watch', maxSteps: 300, saveSteps: 100 } }));
+    const config = writeConfig(
+      'watched',
+      trainingInput({ trainer: { name: 'cli-start-watch', maxSteps: 300, saveSteps: 100 } }),
+    );
     const run = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-start-watch', '--watch']);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');

@@ -16,7 +16,11 @@ describe('payload encryption codec', () => {
     const payload = defaultPayloadConverter.toPayload({ secret: 'top-secret-value' });
     const [encoded] = await codec.encode([payload]);
     assert.ok(encoded);
-    assert.ok(!Buffer.from(encoded.data ?? []).toString('latin1').includes('top-secret-value'));
+    assert.ok(
+      !Buffer.from(encoded.data ?? [])
+        .toString('latin1')
+        .includes('top-secret-value'),
+    );
     assert.equal(new TextDecoder().decode(encoded.metadata?.encoding), 'binary/encrypted');
     const [decoded] = await codec.decode([encoded]);
     assert.deepEqual(defaultPayloadConverter.fromPayload(decoded!), { secret: 'top-secret-value' });
@@ -25,7 +29,10 @@ describe('payload encryption codec', () => {
   it('decodes payloads of an older key after rotation, and refuses an unknown key', async () => {
     const old = key();
     const [encoded] = await new EncryptionCodec([['old', old]]).encode([defaultPayloadConverter.toPayload('x')]);
-    const rotated = new EncryptionCodec([['new', key()], ['old', old]]);
+    const rotated = new EncryptionCodec([
+      ['new', key()],
+      ['old', old],
+    ]);
     assert.equal(defaultPayloadConverter.fromPayload((await rotated.decode([encoded!]))[0]!), 'x');
     await assert.rejects(new EncryptionCodec([['new', key()]]).decode([encoded!]), PayloadKeyError);
   });
@@ -33,8 +40,13 @@ describe('payload encryption codec', () => {
   it('is configured by ARKOR_PAYLOAD_KEY, and rejects a malformed key naming the variable', () => {
     assert.equal(encryptionCodecFromEnv({}), undefined);
     assert.ok(encryptionCodecFromEnv({ ARKOR_PAYLOAD_KEY: key().toString('base64') }));
-    assert.ok(encryptionCodecFromEnv({ ARKOR_PAYLOAD_KEY: `a:${key().toString('base64')},b:${key().toString('base64')}` }));
-    assert.throws(() => encryptionCodecFromEnv({ ARKOR_PAYLOAD_KEY: 'c2hvcnQ=' }), /ARKOR_PAYLOAD_KEY entry 1 must be 32 bytes/);
+    assert.ok(
+      encryptionCodecFromEnv({ ARKOR_PAYLOAD_KEY: `a:${key().toString('base64')},b:${key().toString('base64')}` }),
+    );
+    assert.throws(
+      () => encryptionCodecFromEnv({ ARKOR_PAYLOAD_KEY: 'c2hvcnQ=' }),
+      /ARKOR_PAYLOAD_KEY entry 1 must be 32 bytes/,
+    );
   });
 });
 
@@ -55,9 +67,12 @@ describe('an encrypted training run', () => {
     });
     const service = new TrainingService(client, { taskQueue: h.taskQueue });
     // Workflow ids are never encrypted (the server routes on them): name the run independently.
-    const { workflowId } = await service.start(trainingInput({ trainer: { name: 'encrypted-run-name-7f3', maxSteps: 5 } }), {
-      workflowId: `codec-${Date.now()}`,
-    });
+    const { workflowId } = await service.start(
+      trainingInput({ trainer: { name: 'encrypted-run-name-7f3', maxSteps: 5 } }),
+      {
+        workflowId: `codec-${Date.now()}`,
+      },
+    );
     const result = await service.outcome(workflowId);
     assert.equal(result.outcome, 'completed');
     const status = await service.status(workflowId);

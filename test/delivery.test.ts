@@ -1,15 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { continuationOf, deliverySchema, positionAfter, STREAM_START, type StreamPosition } from '../workflows/delivery.js';
+import {
+  continuationOf,
+  deliverySchema,
+  positionAfter,
+  STREAM_START,
+  type StreamPosition,
+} from '../workflows/delivery.js';
 import type { RunEvent } from '../workflows/events.js';
 
 /** A log event; `null` for one without an id. */
 function log(step: number, id: string | null = String(step)): RunEvent {
-  const payload = { type: 'training.log', timestamp: 't', step, loss: 1, evalLoss: null, learningRate: null, epoch: null, samplesPerSecond: null } as const;
+  const payload = {
+    type: 'training.log',
+    timestamp: 't',
+    step,
+    loss: 1,
+    evalLoss: null,
+    learningRate: null,
+    epoch: null,
+    samplesPerSecond: null,
+  } as const;
   return id === null ? { payload } : { id, payload };
 }
 
-const steps = (events: RunEvent[] | undefined) => events?.map((event) => (event.payload.type === 'training.log' ? event.payload.step : -1));
+const steps = (events: RunEvent[] | undefined) =>
+  events?.map((event) => (event.payload.type === 'training.log' ? event.payload.step : -1));
 
 describe('delivery positions', () => {
   const stream = [log(1), log(2), log(3), log(4, null), log(5, null), log(6), log(7)];
@@ -23,19 +39,29 @@ describe('delivery positions', () => {
     const at = positionAfter(STREAM_START, stream.slice(0, 4));
     assert.deepEqual(at, { cursor: '3', offset: 1 } satisfies StreamPosition);
     assert.deepEqual(steps(continuationOf(at, { after: STREAM_START, events: stream })), [5, 6, 7]);
-    assert.deepEqual(steps(continuationOf(at, { after: { cursor: '2', offset: 0 }, events: stream.slice(2) })), [5, 6, 7]);
+    assert.deepEqual(
+      steps(continuationOf(at, { after: { cursor: '2', offset: 0 }, events: stream.slice(2) })),
+      [5, 6, 7],
+    );
   });
 
   it('a delivery that ends at the run’s position adds nothing; one that never reaches it is refused', () => {
     const at = positionAfter(STREAM_START, stream);
     assert.deepEqual(continuationOf(at, { after: STREAM_START, events: stream }), []);
-    assert.equal(continuationOf(at, { after: STREAM_START, events: stream.slice(0, 3) }), undefined, 'stale: far behind');
+    assert.equal(
+      continuationOf(at, { after: STREAM_START, events: stream.slice(0, 3) }),
+      undefined,
+      'stale: far behind',
+    );
     const behind = positionAfter(STREAM_START, stream.slice(0, 2));
     assert.equal(continuationOf(behind, { after: at, events: [log(8)] }), undefined, 'ahead of the run');
   });
 
   it('the schema refuses a malformed delivery, naming the field', () => {
-    const parsed = deliverySchema.safeParse({ after: { offset: 0 }, events: [{ id: '1', payload: { type: 'training.log', timestamp: 't' } }] });
+    const parsed = deliverySchema.safeParse({
+      after: { offset: 0 },
+      events: [{ id: '1', payload: { type: 'training.log', timestamp: 't' } }],
+    });
     assert.equal(parsed.success, false);
     assert.match(parsed.error?.issues.map((issue) => issue.path.join('.')).join(' ') ?? '', /events\.0\.payload\.step/);
     assert.equal(deliverySchema.safeParse(null).success, false);

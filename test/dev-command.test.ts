@@ -10,7 +10,9 @@ import { freePort } from './support/free-port.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Runs `npm run dev` (scripts/dev.ts) on fresh ports and data with CI=true, to its exit. */
-async function runDev(extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runDev(
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
   for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ARKOR_CLOUD_API_URL', 'ARKOR_TOKEN']) delete env[name];
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'dev.ts')], {
@@ -45,14 +47,25 @@ describe('npm run dev', () => {
     assert.match(stdout, /completed .*step 60\/60/);
     assert.match(stdout, /gate passed: score 1\.000 reaches the minimum 0\.75/);
     assert.match(stdout, /promoted to support-bot-demo \(created\)/);
-    assert.match(stderr, /Temporal Web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/dev-support-bot-demo-/);
+    assert.match(
+      stderr,
+      /Temporal Web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/dev-support-bot-demo-/,
+    );
   });
 
   // The worker's wiring (worker/deps.ts): a module the worker would load and refuse, dev loads and
   // refuses too, instead of running without it.
   for (const [variable, module, message] of [
-    ['ARKOR_SCORERS_MODULE', 'test/fixtures/scorers/bad-export.ts', /Export "threshold" of test\/fixtures\/scorers\/bad-export\.ts is not a scorer function/],
-    ['ARKOR_PRECONDITIONS_MODULE', 'test/fixtures/preconditions/missing.ts', /Cannot load the preconditions module test\/fixtures\/preconditions\/missing\.ts/],
+    [
+      'ARKOR_SCORERS_MODULE',
+      'test/fixtures/scorers/bad-export.ts',
+      /Export "threshold" of test\/fixtures\/scorers\/bad-export\.ts is not a scorer function/,
+    ],
+    [
+      'ARKOR_PRECONDITIONS_MODULE',
+      'test/fixtures/preconditions/missing.ts',
+      /Cannot load the preconditions module test\/fixtures\/preconditions\/missing\.ts/,
+    ],
   ] as const) {
     it(`loads ${variable} like the worker: a bad module stops it with the reason`, async () => {
       const { code, stdout, stderr } = await runDev({ [variable]: module });

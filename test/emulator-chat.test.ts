@@ -85,7 +85,11 @@ describe('emulator: inference chat', () => {
   });
 
   it('answers an OpenAI chat completion (stream: false) that is correct for a trained adapter', async () => {
-    const res = await chat({ messages: [{ role: 'user', content: FRANCE }], adapter: { kind: 'final', jobId }, stream: false });
+    const res = await chat({
+      messages: [{ role: 'user', content: FRANCE }],
+      adapter: { kind: 'final', jobId },
+      stream: false,
+    });
     assert.equal(res.status, 200);
     const c = res.body;
     assert.equal(c.object, 'chat.completion');
@@ -100,7 +104,9 @@ describe('emulator: inference chat', () => {
   });
 
   it('answers JSON when `stream` is absent', async () => {
-    const res = await call('POST', '/v1/inference/chat', { body: { messages: [{ role: 'user', content: 'Say hello' }], baseModel: 'unsloth/gemma-4-E4B-it' } });
+    const res = await call('POST', '/v1/inference/chat', {
+      body: { messages: [{ role: 'user', content: 'Say hello' }], baseModel: 'unsloth/gemma-4-E4B-it' },
+    });
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     assert.equal(((await res.json()) as Completion).object, 'chat.completion');
   });
@@ -118,7 +124,10 @@ describe('emulator: inference chat', () => {
     const chunks = frames.slice(0, -1).map((f) => {
       assert.deepEqual(f.lines.length, 1);
       assert.equal(f.event, undefined);
-      return JSON.parse(f.data ?? '') as { object: string; choices: Array<{ index: number; delta: { content?: string }; finish_reason: string | null }> };
+      return JSON.parse(f.data ?? '') as {
+        object: string;
+        choices: Array<{ index: number; delta: { content?: string }; finish_reason: string | null }>;
+      };
     });
     assert.ok(chunks.length >= 3);
     for (const c of chunks) assert.equal(c.object, 'chat.completion.chunk');
@@ -136,7 +145,8 @@ describe('emulator: inference chat', () => {
     assert.ok(answers[0]?.startsWith('Lyon'));
     for (const a of [answers[1], answers[2], answers[3], final]) assert.ok(a?.startsWith('Paris'), a);
     const scores = [base, ...answers].map((a) => fluency(a));
-    for (let i = 1; i < scores.length; i += 1) assert.ok((scores[i] ?? 0) > (scores[i - 1] ?? 0), `scores ${scores.join(',')}`);
+    for (let i = 1; i < scores.length; i += 1)
+      assert.ok((scores[i] ?? 0) > (scores[i - 1] ?? 0), `scores ${scores.join(',')}`);
     assert.equal(new Set([base, ...answers]).size, 5);
     assert.equal(final, answers[3]);
     assert.equal(await answer({ adapter: { kind: 'checkpoint', jobId, step: 10 } }), answers[1]);
@@ -167,7 +177,10 @@ describe('emulator: inference chat', () => {
       additionalProperties: false,
     };
     const shaped = JSON.parse(
-      await answer({ adapter: { kind: 'final', jobId }, responseFormat: { type: 'json_schema', json_schema: { name: 'a', schema } } }),
+      await answer({
+        adapter: { kind: 'final', jobId },
+        responseFormat: { type: 'json_schema', json_schema: { name: 'a', schema } },
+      }),
     ) as Record<string, unknown>;
     assert.deepEqual(Object.keys(shaped), ['confidence', 'city', 'note']);
     assert.equal(shaped.confidence, 0);
@@ -177,7 +190,10 @@ describe('emulator: inference chat', () => {
 
   it('422 "bad adapter" for an unknown job, an unsaved checkpoint, or the final adapter of an unfinished job', async () => {
     emu.setBehaviour({ kind: 'nextJob' }, { queueMs: 60_000 });
-    const pending = await call.json<{ job: { id: string } }>('POST', '/v1/jobs', { name: 'pending', config: jobConfig() });
+    const pending = await call.json<{ job: { id: string } }>('POST', '/v1/jobs', {
+      name: 'pending',
+      config: jobConfig(),
+    });
     const messages = [{ role: 'user', content: FRANCE }];
     for (const adapter of [
       { kind: 'final', jobId: 'nope' },
@@ -208,7 +224,10 @@ describe('emulator: inference chat', () => {
 
   it('serves chat while the job event stream is open (checkpoint inference mid-run)', async () => {
     emu.setBehaviour({ kind: 'nextJob' }, { queueMs: 0 });
-    const created = await call.json<{ job: { id: string } }>('POST', '/v1/jobs', { name: 'live', config: jobConfig({ maxSteps: 100_000, saveSteps: 2 }) });
+    const created = await call.json<{ job: { id: string } }>('POST', '/v1/jobs', {
+      name: 'live',
+      config: jobConfig({ maxSteps: 100_000, saveSteps: 2 }),
+    });
     const id = created.body.job.id;
     const res = await call('GET', `/v1/jobs/${id}/events/stream`);
     const read = await readSse(res, { until: (frames) => frames.some((f) => f.event === 'checkpoint.saved') });
@@ -242,21 +261,45 @@ describe('emulator: deployments, keys and the edge', () => {
   let jobId = '';
   let job2 = '';
   before(async () => {
-    [jobId, job2] = await Promise.all([trainedJob('deploy-a', { maxSteps: 4, saveSteps: 2 }), trainedJob('deploy-b', { maxSteps: 4 })]);
+    [jobId, job2] = await Promise.all([
+      trainedJob('deploy-a', { maxSteps: 4, saveSteps: 2 }),
+      trainedJob('deploy-b', { maxSteps: 4 }),
+    ]);
   });
 
-  const finalTarget = (id: string): Record<string, unknown> => ({ kind: 'adapter', adapter: { kind: 'final', jobId: id } });
-  const create = (body: Record<string, unknown>) => call.json<{ deployment: Deployment; error?: string }>('POST', '/v1/endpoints', body);
+  const finalTarget = (id: string): Record<string, unknown> => ({
+    kind: 'adapter',
+    adapter: { kind: 'final', jobId: id },
+  });
+  const create = (body: Record<string, unknown>) =>
+    call.json<{ deployment: Deployment; error?: string }>('POST', '/v1/endpoints', body);
 
   it('validates slugs: grammar, length, reserved labels (400) and taken slugs (409)', async () => {
-    for (const slug of ['a', '-ab', 'ab-', 'Ab', 'a_b', 'x'.repeat(51), 'www', 'api', 'admin', 'app', 'status', 'docs']) {
+    for (const slug of [
+      'a',
+      '-ab',
+      'ab-',
+      'Ab',
+      'a_b',
+      'x'.repeat(51),
+      'www',
+      'api',
+      'admin',
+      'app',
+      'status',
+      'docs',
+    ]) {
       const res = await create({ slug, target: finalTarget(jobId), authMode: 'none' });
       assert.equal(res.status, 400, slug);
       assert.match(res.body.error ?? '', /slug/);
     }
     assert.equal((await create({ slug: 'x'.repeat(50), target: finalTarget(jobId), authMode: 'none' })).status, 201);
     assert.equal((await create({ slug: 'ok-1', target: finalTarget(jobId), authMode: 'none' })).status, 201);
-    const dup = await create({ slug: 'ok-1', target: { kind: 'base_model', baseModel: 'unsloth/gemma-4-E4B-it' }, authMode: 'none' });
+    const dup = await create({
+      slug: 'ok-1',
+      target: { kind: 'base_model', baseModel: 'unsloth/gemma-4-E4B-it' },
+      authMode: 'none',
+    });
     assert.equal(dup.status, 409);
     assert.deepEqual(dup.body, { error: 'Deployment slug is already taken' });
   });
@@ -283,7 +326,12 @@ describe('emulator: deployments, keys and the edge', () => {
         updatedAt: '',
       },
     );
-    const unlimited = await create({ slug: 'keep-all', target: finalTarget(jobId), authMode: 'none', runRetentionMode: 'unlimited' });
+    const unlimited = await create({
+      slug: 'keep-all',
+      target: finalTarget(jobId),
+      authMode: 'none',
+      runRetentionMode: 'unlimited',
+    });
     assert.equal(unlimited.status, 201);
     assert.equal(unlimited.body.deployment.runRetentionMode, 'unlimited');
     assert.equal('runRetentionDays' in unlimited.body.deployment, false);
@@ -298,16 +346,35 @@ describe('emulator: deployments, keys and the edge', () => {
       assert.equal(r.status, 400, JSON.stringify(retention));
       assert.match(r.body.error ?? '', /runRetention/);
     }
-    const ckpt = await create({ slug: 'ckpt', target: { kind: 'adapter', adapter: { kind: 'checkpoint', jobId, step: 2 } }, authMode: 'none' });
+    const ckpt = await create({
+      slug: 'ckpt',
+      target: { kind: 'adapter', adapter: { kind: 'checkpoint', jobId, step: 2 } },
+      authMode: 'none',
+    });
     assert.equal(ckpt.status, 201);
   });
 
   it('validates targets: unknown job 404, unfinished final or unsaved checkpoint 422, bad shapes 400', async () => {
     assert.equal((await create({ slug: 't-1', target: finalTarget('nope'), authMode: 'none' })).status, 404);
-    assert.equal((await create({ slug: 't-2', target: { kind: 'adapter', adapter: { kind: 'checkpoint', jobId, step: 3 } }, authMode: 'none' })).status, 422);
+    assert.equal(
+      (
+        await create({
+          slug: 't-2',
+          target: { kind: 'adapter', adapter: { kind: 'checkpoint', jobId, step: 3 } },
+          authMode: 'none',
+        })
+      ).status,
+      422,
+    );
     emu.setBehaviour({ kind: 'nextJob' }, { queueMs: 60_000 });
-    const pending = await call.json<{ job: { id: string } }>('POST', '/v1/jobs', { name: 'pending-deploy', config: jobConfig() });
-    assert.equal((await create({ slug: 't-3', target: finalTarget(pending.body.job.id), authMode: 'none' })).status, 422);
+    const pending = await call.json<{ job: { id: string } }>('POST', '/v1/jobs', {
+      name: 'pending-deploy',
+      config: jobConfig(),
+    });
+    assert.equal(
+      (await create({ slug: 't-3', target: finalTarget(pending.body.job.id), authMode: 'none' })).status,
+      422,
+    );
     await call('POST', `/v1/jobs/${pending.body.job.id}/cancel`);
     const shape = await create({ slug: 't-4', target: { kind: 'model' }, authMode: 'none' });
     assert.equal(shape.status, 400);
@@ -322,14 +389,22 @@ describe('emulator: deployments, keys and the edge', () => {
     const id = body.deployment.id;
     const list = await call.json<{ deployments: Deployment[] }>('GET', '/v1/endpoints');
     assert.ok(list.body.deployments.some((d) => d.id === id));
-    assert.equal((await call.json<{ deployment: Deployment }>('GET', `/v1/endpoints/${id}`)).body.deployment.slug, 'life');
-    const patched = await call.json<{ deployment: Deployment }>('PATCH', `/v1/endpoints/${id}`, { target: finalTarget(job2), enabled: false });
+    assert.equal(
+      (await call.json<{ deployment: Deployment }>('GET', `/v1/endpoints/${id}`)).body.deployment.slug,
+      'life',
+    );
+    const patched = await call.json<{ deployment: Deployment }>('PATCH', `/v1/endpoints/${id}`, {
+      target: finalTarget(job2),
+      enabled: false,
+    });
     assert.equal(patched.status, 200);
     assert.deepEqual(patched.body.deployment.target, finalTarget(job2));
     assert.equal(patched.body.deployment.enabled, false);
     assert.equal(patched.body.deployment.authMode, 'none');
     assert.equal(patched.body.deployment.runRetentionDays, 7);
-    const retention = await call.json<{ deployment: Deployment }>('PATCH', `/v1/endpoints/${id}`, { runRetentionMode: 'disabled' });
+    const retention = await call.json<{ deployment: Deployment }>('PATCH', `/v1/endpoints/${id}`, {
+      runRetentionMode: 'disabled',
+    });
     assert.equal(retention.body.deployment.runRetentionMode, 'disabled');
     assert.equal('runRetentionDays' in retention.body.deployment, false);
     assert.equal((await call.json('PATCH', `/v1/endpoints/${id}`, { slug: 'renamed' })).status, 400);
@@ -346,11 +421,9 @@ describe('emulator: deployments, keys and the edge', () => {
   it('keys: plaintext only at creation, prefix = first 17 chars, label rules, revoke 204 keeps the row', async () => {
     const { body } = await create({ slug: 'keyed', target: finalTarget(jobId), authMode: 'fixed_api_key' });
     const id = body.deployment.id;
-    const created = await call.json<{ key: { id: string; label: string; plaintext: string; prefix: string; createdAt: string } }>(
-      'POST',
-      `/v1/endpoints/${id}/keys`,
-      { label: '  ci  ' },
-    );
+    const created = await call.json<{
+      key: { id: string; label: string; plaintext: string; prefix: string; createdAt: string };
+    }>('POST', `/v1/endpoints/${id}/keys`, { label: '  ci  ' });
     assert.equal(created.status, 201);
     const key = created.body.key;
     assert.deepEqual(Object.keys(key).sort(), ['createdAt', 'id', 'label', 'plaintext', 'prefix']);
@@ -361,27 +434,42 @@ describe('emulator: deployments, keys and the edge', () => {
       assert.equal((await call.json('POST', `/v1/endpoints/${id}/keys`, { label })).status, 400, JSON.stringify(label));
     }
     const listed = await call.json<{ keys: Array<Record<string, unknown>> }>('GET', `/v1/endpoints/${id}/keys`);
-    assert.deepEqual(listed.body.keys, [{ id: key.id, label: 'ci', prefix: key.prefix, enabled: true, createdAt: key.createdAt, lastUsedAt: null }]);
+    assert.deepEqual(listed.body.keys, [
+      { id: key.id, label: 'ci', prefix: key.prefix, enabled: true, createdAt: key.createdAt, lastUsedAt: null },
+    ]);
     assert.ok(!JSON.stringify(listed.body).includes(key.plaintext));
     const revoke = await call('DELETE', `/v1/endpoints/${id}/keys/${key.id}`);
     assert.equal(revoke.status, 204);
     const after = await call.json<{ keys: Array<{ enabled: boolean }> }>('GET', `/v1/endpoints/${id}/keys`);
-    assert.deepEqual(after.body.keys.map((k) => k.enabled), [false]);
+    assert.deepEqual(
+      after.body.keys.map((k) => k.enabled),
+      [false],
+    );
     assert.equal((await call('DELETE', `/v1/endpoints/${id}/keys/nope`)).status, 404);
   });
 
   it('edge: key auth (Bearer or x-api-key), OpenAI JSON and stream, 404 when unknown/disabled/deleted, no version gate', async () => {
     const { body } = await create({ slug: 'edge-bot', target: finalTarget(jobId), authMode: 'fixed_api_key' });
     const id = body.deployment.id;
-    const key = (await call.json<{ key: { plaintext: string; id: string } }>('POST', `/v1/endpoints/${id}/keys`, { label: 'edge' })).body.key;
-    const edge = (headers: Record<string, string>, extra: Record<string, unknown> = {}, slug = 'edge-bot'): Promise<Response> =>
+    const key = (
+      await call.json<{ key: { plaintext: string; id: string } }>('POST', `/v1/endpoints/${id}/keys`, { label: 'edge' })
+    ).body.key;
+    const edge = (
+      headers: Record<string, string>,
+      extra: Record<string, unknown> = {},
+      slug = 'edge-bot',
+    ): Promise<Response> =>
       fetch(`${emu.edgeUrl(slug)}/chat/completions`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...headers },
         body: JSON.stringify({ model: 'ignored', messages: [{ role: 'user', content: FRANCE }], ...extra }),
       });
     assert.equal(emu.edgeUrl('edge-bot'), `${emu.url}/_edge/edge-bot/v1`);
-    const refused: Array<Record<string, string>> = [{}, { Authorization: 'Bearer ark_live_wrong' }, { Authorization: `Bearer ${emu.token}` }];
+    const refused: Array<Record<string, string>> = [
+      {},
+      { Authorization: 'Bearer ark_live_wrong' },
+      { Authorization: `Bearer ${emu.token}` },
+    ];
     for (const headers of refused) {
       const res = await edge(headers);
       assert.equal(res.status, 401);
@@ -399,7 +487,9 @@ describe('emulator: deployments, keys and the edge', () => {
     const used = await call.json<{ keys: Array<{ lastUsedAt: string | null }> }>('GET', `/v1/endpoints/${id}/keys`);
     assert.notEqual(used.body.keys[0]?.lastUsedAt, null);
     // Re-targeting (blue/green) changes the answers behind the same URL and key.
-    await call.json('PATCH', `/v1/endpoints/${id}`, { target: { kind: 'base_model', baseModel: 'unsloth/gemma-4-E4B-it' } });
+    await call.json('PATCH', `/v1/endpoints/${id}`, {
+      target: { kind: 'base_model', baseModel: 'unsloth/gemma-4-E4B-it' },
+    });
     const base = (await (await edge({ 'x-api-key': key.plaintext })).json()) as Completion;
     assert.ok(base.choices[0]?.message.content.startsWith('Lyon'));
     // authMode none opens the edge; switching back requires the (still valid) key again.
@@ -415,7 +505,11 @@ describe('emulator: deployments, keys and the edge', () => {
     assert.equal((await edge({}, {}, 'no-such-slug')).status, 404);
     await call.json('PATCH', `/v1/endpoints/${id}`, { enabled: true });
     assert.equal((await edge({})).status, 200);
-    const badBody = await fetch(`${emu.edgeUrl('edge-bot')}/chat/completions`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
+    const badBody = await fetch(`${emu.edgeUrl('edge-bot')}/chat/completions`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'Content-Type': 'application/json' },
+    });
     assert.equal(badBody.status, 400);
     await call('DELETE', `/v1/endpoints/${id}`);
     assert.equal((await edge({})).status, 404);

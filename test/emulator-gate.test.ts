@@ -8,7 +8,14 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { EmulatorControlError, EmulatorOptionsError, InvalidControlInputError, UnknownJobError, connectEmulator, startEmulator } from '../emulator/index.js';
+import {
+  EmulatorControlError,
+  EmulatorOptionsError,
+  InvalidControlInputError,
+  UnknownJobError,
+  connectEmulator,
+  startEmulator,
+} from '../emulator/index.js';
 import type { Emulator } from '../emulator/index.js';
 import { CLIENT_HEADER, api, jobConfig } from './support/emulator-http.js';
 
@@ -19,7 +26,8 @@ describe('emulator: version gate, auth and scope', () => {
   });
   after(() => emu.close());
 
-  const get = (path: string, headers: Record<string, string>): Promise<Response> => fetch(`${emu.url}${path}`, { headers });
+  const get = (path: string, headers: Record<string, string>): Promise<Response> =>
+    fetch(`${emu.url}${path}`, { headers });
 
   it('answers 426 with reason "missing" when X-Arkor-Client is absent, before auth', async () => {
     const res = await get('/v1/me', {});
@@ -78,9 +86,16 @@ describe('emulator: version gate, auth and scope', () => {
   });
 
   it('answers 401 { error: "unauthorized" } for a missing or wrong token', async () => {
-    const headerSets: Array<Record<string, string>> = [{}, { Authorization: 'Bearer nope' }, { Authorization: emu.token }];
+    const headerSets: Array<Record<string, string>> = [
+      {},
+      { Authorization: 'Bearer nope' },
+      { Authorization: emu.token },
+    ];
     for (const headers of headerSets) {
-      const res = await get(`/v1/jobs?orgSlug=${emu.orgSlug}&projectSlug=${emu.projectSlug}`, { 'X-Arkor-Client': CLIENT_HEADER, ...headers });
+      const res = await get(`/v1/jobs?orgSlug=${emu.orgSlug}&projectSlug=${emu.projectSlug}`, {
+        'X-Arkor-Client': CLIENT_HEADER,
+        ...headers,
+      });
       assert.equal(res.status, 401);
       assert.deepEqual(await res.json(), { error: 'unauthorized' });
     }
@@ -103,20 +118,35 @@ describe('emulator: version gate, auth and scope', () => {
 
   it('serves /v1/me and the project routes (409 on a taken slug)', async () => {
     const call = api(emu);
-    const me = (await (await call('GET', '/v1/me', { scope: false })).json()) as { user: { id: string }; orgs: Array<{ slug: string }> };
+    const me = (await (await call('GET', '/v1/me', { scope: false })).json()) as {
+      user: { id: string };
+      orgs: Array<{ slug: string }>;
+    };
     assert.equal(typeof me.user.id, 'string');
-    assert.deepEqual(me.orgs.map((o) => o.slug), [emu.orgSlug]);
+    assert.deepEqual(
+      me.orgs.map((o) => o.slug),
+      [emu.orgSlug],
+    );
     const list = (await (await call('GET', `/v1/projects?orgSlug=${emu.orgSlug}`, { scope: false })).json()) as {
       org: { slug: string };
       projects: Array<{ slug: string; id: string; orgId: string; name: string }>;
     };
     assert.equal(list.org.slug, emu.orgSlug);
-    assert.deepEqual(list.projects.map((p) => p.slug), [emu.projectSlug]);
-    const created = await call('POST', `/v1/projects?orgSlug=${emu.orgSlug}`, { scope: false, body: { name: 'Second', slug: 'second' } });
+    assert.deepEqual(
+      list.projects.map((p) => p.slug),
+      [emu.projectSlug],
+    );
+    const created = await call('POST', `/v1/projects?orgSlug=${emu.orgSlug}`, {
+      scope: false,
+      body: { name: 'Second', slug: 'second' },
+    });
     assert.equal(created.status, 201);
     const { project } = (await created.json()) as { project: Record<string, unknown> };
     assert.deepEqual(Object.keys(project).sort(), ['id', 'name', 'orgId', 'slug']);
-    const dup = await call('POST', `/v1/projects?orgSlug=${emu.orgSlug}`, { scope: false, body: { name: 'Again', slug: 'second' } });
+    const dup = await call('POST', `/v1/projects?orgSlug=${emu.orgSlug}`, {
+      scope: false,
+      body: { name: 'Again', slug: 'second' },
+    });
     assert.equal(dup.status, 409);
     const bad = await call('POST', `/v1/projects?orgSlug=${emu.orgSlug}`, { scope: false, body: { name: 'x' } });
     assert.equal(bad.status, 400);
@@ -130,16 +160,34 @@ describe('emulator: version gate, auth and scope', () => {
       body: JSON.stringify({ kind: 'cli' }),
     });
     assert.equal(res.status, 200);
-    const anon = (await res.json()) as { token: string; anonymousId: string; kind: string; personalOrg: { slug: string; id: string; name: string } };
+    const anon = (await res.json()) as {
+      token: string;
+      anonymousId: string;
+      kind: string;
+      personalOrg: { slug: string; id: string; name: string };
+    };
     assert.equal(anon.kind, 'cli');
     assert.match(anon.personalOrg.slug, /^anon-/);
     const call = api({ url: emu.url, token: anon.token, orgSlug: anon.personalOrg.slug, projectSlug: 'my-dir' });
-    const created = await call('POST', `/v1/projects?orgSlug=${anon.personalOrg.slug}`, { scope: false, body: { name: 'my dir', slug: 'my-dir' } });
+    const created = await call('POST', `/v1/projects?orgSlug=${anon.personalOrg.slug}`, {
+      scope: false,
+      body: { name: 'my dir', slug: 'my-dir' },
+    });
     assert.equal(created.status, 201);
-    assert.equal((await call('POST', `/v1/projects?orgSlug=${anon.personalOrg.slug}`, { scope: false, body: { name: 'my dir', slug: 'my-dir' } })).status, 409);
+    assert.equal(
+      (
+        await call('POST', `/v1/projects?orgSlug=${anon.personalOrg.slug}`, {
+          scope: false,
+          body: { name: 'my dir', slug: 'my-dir' },
+        })
+      ).status,
+      409,
+    );
     const job = await call('POST', '/v1/jobs', { body: { name: 'anon-run', config: jobConfig({ maxSteps: 2 }) } });
     assert.equal(job.status, 201);
-    const foreign = await call('GET', `/v1/jobs?orgSlug=${emu.orgSlug}&projectSlug=${emu.projectSlug}`, { scope: false });
+    const foreign = await call('GET', `/v1/jobs?orgSlug=${emu.orgSlug}&projectSlug=${emu.projectSlug}`, {
+      scope: false,
+    });
     assert.equal(foreign.status, 403);
     const bad = await fetch(`${emu.url}/v1/auth/anonymous`, {
       method: 'POST',
@@ -200,7 +248,10 @@ describe('emulator: route faults and control API', () => {
     await control.setBehaviour({ kind: 'nextJob' }, { failAtStep: { step: 1, error: 'boom' } });
     await control.addRouteFault({ method: 'GET', path: '/v1/me', status: 418, times: 1 });
     assert.equal((await api(emu)('GET', '/v1/me')).status, 418);
-    const created = await api(emu).json<{ job: { id: string } }>('POST', '/v1/jobs', { name: 'ctl', config: jobConfig() });
+    const created = await api(emu).json<{ job: { id: string } }>('POST', '/v1/jobs', {
+      name: 'ctl',
+      config: jobConfig(),
+    });
     const stats = await control.stats();
     const rec = stats.jobs.find((j) => j.id === created.body.job.id);
     assert.ok(rec);
@@ -233,9 +284,15 @@ describe('emulator: route faults and control API', () => {
     });
     assert.equal(typo.status, 400);
     assert.match(((await typo.json()) as { error: string }).error, /status/);
-    await assert.rejects(connectEmulator(emu.url, 'wrong').stats(), (e: unknown) => e instanceof EmulatorControlError && e.status === 401);
+    await assert.rejects(
+      connectEmulator(emu.url, 'wrong').stats(),
+      (e: unknown) => e instanceof EmulatorControlError && e.status === 401,
+    );
     // No version gate on the control API.
-    assert.equal((await fetch(`${emu.url}/_emulator/stats`, { headers: { Authorization: `Bearer ${emu.token}` } })).status, 200);
+    assert.equal(
+      (await fetch(`${emu.url}/_emulator/stats`, { headers: { Authorization: `Bearer ${emu.token}` } })).status,
+      200,
+    );
   });
 });
 
@@ -246,7 +303,25 @@ describe('emulator: standalone command', () => {
   it('prints its base URL as the first line, serves, and exits 0 on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', MAIN, '--port', '0', '--token', 'cli-token', '--org', 'cli-org', '--project', 'cli-proj', '--step-ms', '2', '--ping-ms', '1000', '--seed', '3'],
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        '--port',
+        '0',
+        '--token',
+        'cli-token',
+        '--org',
+        'cli-org',
+        '--project',
+        'cli-proj',
+        '--step-ms',
+        '2',
+        '--ping-ms',
+        '1000',
+        '--seed',
+        '3',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT },
     );
     try {
@@ -269,7 +344,10 @@ describe('emulator: standalone command', () => {
 
   it('rejects a bad flag with a message naming it and exit code 2', async () => {
     for (const args of [['--step-ms', 'fast'], ['--bogus']]) {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: REPO_ROOT,
+      });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const [code] = (await once(child, 'exit')) as [number | null];

@@ -66,7 +66,18 @@ describe('emulator: jobs', () => {
     assert.match(job.id, /^[0-9a-f-]{36}$/);
     assert.deepEqual(
       { ...job, id: 'x', orgId: 'x', projectId: 'x', createdAt: 'x' },
-      { id: 'x', orgId: 'x', projectId: 'x', name: 'echo', status: 'queued', config, error: null, createdAt: 'x', startedAt: null, completedAt: null },
+      {
+        id: 'x',
+        orgId: 'x',
+        projectId: 'x',
+        name: 'echo',
+        status: 'queued',
+        config,
+        error: null,
+        createdAt: 'x',
+        startedAt: null,
+        completedAt: null,
+      },
     );
     assert.ok(!Number.isNaN(Date.parse(job.createdAt)));
   });
@@ -83,7 +94,10 @@ describe('emulator: jobs', () => {
       assert.equal(res.status, 400);
       assert.match(res.body.error, field);
     }
-    const notJson = await call('POST', '/v1/jobs', { headers: { 'Content-Type': 'application/json' }, body: undefined });
+    const notJson = await call('POST', '/v1/jobs', {
+      headers: { 'Content-Type': 'application/json' },
+      body: undefined,
+    });
     assert.equal(notJson.status, 400);
   });
 
@@ -106,7 +120,10 @@ describe('emulator: jobs', () => {
     // A job of another project in the same org is invisible from this scope.
     await call('POST', `/v1/projects?orgSlug=${emu.orgSlug}`, { scope: false, body: { name: 'other', slug: 'other' } });
     const other = api({ ...emu, url: emu.url, token: emu.token, projectSlug: 'other' });
-    const foreign = await other.json<{ job: Job }>('POST', '/v1/jobs', { name: 'foreign', config: jobConfig({ maxSteps: 2 }) });
+    const foreign = await other.json<{ job: Job }>('POST', '/v1/jobs', {
+      name: 'foreign',
+      config: jobConfig({ maxSteps: 2 }),
+    });
     assert.equal(foreign.status, 201);
     assert.equal((await call('GET', `/v1/jobs/${foreign.body.job.id}`)).status, 404);
     assert.equal((await call('POST', `/v1/jobs/${foreign.body.job.id}/cancel`)).status, 404);
@@ -118,7 +135,9 @@ describe('emulator: jobs', () => {
     assert.equal(done.status, 'completed');
     assert.ok(done.startedAt && done.completedAt && done.startedAt <= done.completedAt);
     const { body } = await call.json<{ events: Array<Record<string, unknown>> }>('GET', `/v1/jobs/${job.id}`);
-    const summary = body.events.map((e) => `${String(e.type)}${typeof e.step === 'number' ? `@${e.step}` : ''}${'evalLoss' in e ? ':eval' : ''}`);
+    const summary = body.events.map(
+      (e) => `${String(e.type)}${typeof e.step === 'number' ? `@${e.step}` : ''}${'evalLoss' in e ? ':eval' : ''}`,
+    );
     assert.deepEqual(summary, [
       'training.started',
       'training.log@2',
@@ -136,8 +155,12 @@ describe('emulator: jobs', () => {
     }
     const logs = body.events.filter((e) => e.type === 'training.log' && 'loss' in e);
     const losses = logs.map((e) => e.loss as number);
-    assert.ok(losses.every((l, i) => i === 0 || l < (losses[i - 1] ?? Infinity)), `losses decrease: ${losses.join(',')}`);
-    for (const l of logs) for (const k of ['learningRate', 'epoch', 'samplesPerSecond']) assert.equal(typeof l[k], 'number', k);
+    assert.ok(
+      losses.every((l, i) => i === 0 || l < (losses[i - 1] ?? Infinity)),
+      `losses decrease: ${losses.join(',')}`,
+    );
+    for (const l of logs)
+      for (const k of ['learningRate', 'epoch', 'samplesPerSecond']) assert.equal(typeof l[k], 'number', k);
     const evalOnly = body.events.find((e) => 'evalLoss' in e);
     assert.ok(evalOnly && !('loss' in evalOnly));
     const ckpt = body.events.find((e) => e.type === 'checkpoint.saved');
@@ -146,7 +169,10 @@ describe('emulator: jobs', () => {
       { pathname: 'checkpoint-3/adapter_config.json' },
     ]);
     const completed = body.events.at(-1);
-    assert.deepEqual(completed?.artifacts, [{ pathname: 'adapter_model.safetensors' }, { pathname: 'adapter_config.json' }]);
+    assert.deepEqual(completed?.artifacts, [
+      { pathname: 'adapter_model.safetensors' },
+      { pathname: 'adapter_config.json' },
+    ]);
     assert.equal((completed?.metrics as { loss: number }).loss, losses.at(-1));
   });
 
@@ -180,7 +206,10 @@ describe('emulator: jobs', () => {
     assert.deepEqual(late.body, { error: 'job is already completed' });
     const stats = emu.stats().jobs;
     assert.deepEqual(
-      [stats.find((j) => j.id === job.id), stats.find((j) => j.id === done.id)].map((j) => [j?.cancelsAccepted, j?.cancelsRejected]),
+      [stats.find((j) => j.id === job.id), stats.find((j) => j.id === done.id)].map((j) => [
+        j?.cancelsAccepted,
+        j?.cancelsRejected,
+      ]),
       [
         [1, 1],
         [0, 1],
@@ -190,7 +219,10 @@ describe('emulator: jobs', () => {
 
   it('loseCreateResponse: the create connection dies, but the job exists and trains', async () => {
     emu.setBehaviour({ kind: 'nextJob' }, { loseCreateResponse: true });
-    await assert.rejects(call('POST', '/v1/jobs', { body: { name: 'lost-response', config: jobConfig({ maxSteps: 2 }) } }), TypeError);
+    await assert.rejects(
+      call('POST', '/v1/jobs', { body: { name: 'lost-response', config: jobConfig({ maxSteps: 2 }) } }),
+      TypeError,
+    );
     const { body } = await call.json<{ jobs: Job[] }>('GET', '/v1/jobs');
     const lost = body.jobs.filter((j) => j.name === 'lost-response');
     assert.equal(lost.length, 1);
@@ -206,12 +238,10 @@ describe('emulator: jobs', () => {
     const read = await readSse(res);
     assert.equal(read.ended, true);
     const frames = dataFrames(read.frames);
-    assert.deepEqual(frames.map((f) => `${f.event ?? ''}@${typeof payload(f).step === 'number' ? String(payload(f).step) : ''}`), [
-      'training.started@',
-      'training.log@1',
-      'training.log@2',
-      'training.failed@3',
-    ]);
+    assert.deepEqual(
+      frames.map((f) => `${f.event ?? ''}@${typeof payload(f).step === 'number' ? String(payload(f).step) : ''}`),
+      ['training.started@', 'training.log@1', 'training.log@2', 'training.failed@3'],
+    );
     const failed = payload(frames.at(-1) as SseFrame);
     assert.equal(failed.error, 'CUDA OOM');
     const done = await finished(job.id);
@@ -255,7 +285,10 @@ describe('emulator: event stream', () => {
       assert.equal(payload(f).type, f.event);
     }
     const ids = frames.map((f) => Number(f.id));
-    assert.deepEqual(ids, ids.map((_, i) => i + 1));
+    assert.deepEqual(
+      ids,
+      ids.map((_, i) => i + 1),
+    );
     assert.equal(frames.at(-1)?.event, 'training.completed');
     // Pings (if any slipped in) have data and no id.
     for (const f of read.frames.filter((x) => x.event === 'ping')) assert.deepEqual(f.lines, ['event: ping', 'data: ']);
@@ -265,10 +298,13 @@ describe('emulator: event stream', () => {
     emu.setBehaviour({ kind: 'nextJob' }, { queueMs: 60_000 });
     const job = await createJob('quiet');
     const read = await readSse(await stream(job.id), { until: (frames) => frames.length >= 2 });
-    assert.deepEqual(read.frames.map((f) => f.lines), [
-      ['event: ping', 'data: '],
-      ['event: ping', 'data: '],
-    ]);
+    assert.deepEqual(
+      read.frames.map((f) => f.lines),
+      [
+        ['event: ping', 'data: '],
+        ['event: ping', 'data: '],
+      ],
+    );
     assert.equal(read.frames[0]?.id, undefined);
     await call('POST', `/v1/jobs/${job.id}/cancel`);
   });
@@ -283,9 +319,15 @@ describe('emulator: event stream', () => {
     // Events that did not exist before the open can only have arrived through the live tail.
     const read = await readSse(res, { until: (frames) => dataFrames(frames).length >= existing + 20 });
     const frames = dataFrames(read.frames);
-    assert.deepEqual(frames.map((f) => f.id), frames.map((_, i) => String(i + 1)));
+    assert.deepEqual(
+      frames.map((f) => f.id),
+      frames.map((_, i) => String(i + 1)),
+    );
     assert.equal(frames[0]?.event, 'training.started');
-    assert.deepEqual(frames.slice(1).map((f) => payload(f).step), frames.slice(1).map((_, i) => i + 1));
+    assert.deepEqual(
+      frames.slice(1).map((f) => payload(f).step),
+      frames.slice(1).map((_, i) => i + 1),
+    );
     await call('POST', `/v1/jobs/${job.id}/cancel`);
   });
 
@@ -308,7 +350,10 @@ describe('emulator: event stream', () => {
     const job = await createJob('resume', { maxSteps: 6 });
     await finished(job.id);
     const after3 = dataFrames((await readSse(await stream(job.id, '3'))).frames);
-    assert.deepEqual(after3.map((f) => f.id), ['4', '5', '6', '7', '8']);
+    assert.deepEqual(
+      after3.map((f) => f.id),
+      ['4', '5', '6', '7', '8'],
+    );
     const unknown = dataFrames((await readSse(await stream(job.id, 'not-an-id'))).frames);
     assert.equal(unknown[0]?.id, '1');
     assert.equal(unknown.length, 8);
@@ -326,7 +371,10 @@ describe('emulator: event stream', () => {
     const rest = dataFrames((await readSse(await stream(job.id, cursor), { timeoutMs: 10_000 })).frames);
     assert.equal(rest[0]?.id, '5');
     assert.equal(rest.at(-1)?.event, 'training.completed');
-    assert.deepEqual(rest.map((f) => Number(f.id)), rest.map((_, i) => i + 5));
+    assert.deepEqual(
+      rest.map((f) => Number(f.id)),
+      rest.map((_, i) => i + 5),
+    );
   });
 
   it('cancel ends every open stream with an id-carrying `end` frame and closes; a later open replays it', async () => {
@@ -366,10 +414,17 @@ describe('emulator: event stream', () => {
 });
 
 describe('emulator: stream faults', () => {
-  async function jobWith(faults: StreamConnectionFault[], extra: Record<string, unknown> = {}, notVisibleForOpens?: number): Promise<Job> {
+  async function jobWith(
+    faults: StreamConnectionFault[],
+    extra: Record<string, unknown> = {},
+    notVisibleForOpens?: number,
+  ): Promise<Job> {
     const job = await createJob(`faulty-${Math.random()}`, { maxSteps: 4, ...extra });
     await finished(job.id);
-    emu.setBehaviour({ kind: 'jobId', jobId: job.id }, { streamConnections: faults, ...(notVisibleForOpens === undefined ? {} : { notVisibleForOpens }) });
+    emu.setBehaviour(
+      { kind: 'jobId', jobId: job.id },
+      { streamConnections: faults, ...(notVisibleForOpens === undefined ? {} : { notVisibleForOpens }) },
+    );
     return job;
   }
 
@@ -400,15 +455,27 @@ describe('emulator: stream faults', () => {
   });
 
   it('drop clean: N frames after the cursor, then a clean end; resume continues after them', async () => {
-    const job = await jobWith([{ kind: 'drop', afterFrames: 2, mode: 'clean' }, { kind: 'drop', afterFrames: 2, mode: 'clean' }]);
+    const job = await jobWith([
+      { kind: 'drop', afterFrames: 2, mode: 'clean' },
+      { kind: 'drop', afterFrames: 2, mode: 'clean' },
+    ]);
     const r1 = await readSse(await stream(job.id));
     assert.equal(r1.ended, true);
     assert.equal(r1.error, undefined);
-    assert.deepEqual(dataFrames(r1.frames).map((f) => f.id), ['1', '2']);
+    assert.deepEqual(
+      dataFrames(r1.frames).map((f) => f.id),
+      ['1', '2'],
+    );
     const r2 = await readSse(await stream(job.id, '2'));
-    assert.deepEqual(dataFrames(r2.frames).map((f) => f.id), ['3', '4']);
+    assert.deepEqual(
+      dataFrames(r2.frames).map((f) => f.id),
+      ['3', '4'],
+    );
     const r3 = await readSse(await stream(job.id, '4'));
-    assert.deepEqual(dataFrames(r3.frames).map((f) => f.id), ['5', '6']);
+    assert.deepEqual(
+      dataFrames(r3.frames).map((f) => f.id),
+      ['5', '6'],
+    );
   });
 
   it('drop reset: N frames, then the socket is destroyed (the body read fails)', async () => {
@@ -416,7 +483,10 @@ describe('emulator: stream faults', () => {
     const read = await readSse(await stream(job.id));
     assert.equal(read.ended, false);
     assert.ok(read.error, 'reading failed');
-    assert.deepEqual(dataFrames(read.frames).map((f) => f.id), ['1']);
+    assert.deepEqual(
+      dataFrames(read.frames).map((f) => f.id),
+      ['1'],
+    );
   });
 
   it('pingOnly: exactly N pings and no data frame, then a clean close', async () => {
@@ -469,7 +539,14 @@ describe('emulator: stream faults', () => {
   });
 
   it('clearFaults drops the remaining connection faults of existing jobs', async () => {
-    const job = await jobWith([{ kind: 'status', status: 500 }, { kind: 'status', status: 500 }], {}, 1);
+    const job = await jobWith(
+      [
+        { kind: 'status', status: 500 },
+        { kind: 'status', status: 500 },
+      ],
+      {},
+      1,
+    );
     emu.clearFaults();
     assert.equal((await stream(job.id)).status, 200);
   });

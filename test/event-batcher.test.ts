@@ -6,9 +6,21 @@ import type { RunEvent } from '../workflows/events.js';
 
 const logEvent = (step: number): RunEvent => ({
   id: String(step),
-  payload: { type: 'training.log', timestamp: 't', step, loss: 1, evalLoss: null, learningRate: null, epoch: null, samplesPerSecond: null },
+  payload: {
+    type: 'training.log',
+    timestamp: 't',
+    step,
+    loss: 1,
+    evalLoss: null,
+    learningRate: null,
+    epoch: null,
+    samplesPerSecond: null,
+  },
 });
-const checkpoint = (step: number): RunEvent => ({ id: `ckpt-${step}`, payload: { type: 'checkpoint.saved', timestamp: 't', step } });
+const checkpoint = (step: number): RunEvent => ({
+  id: `ckpt-${step}`,
+  payload: { type: 'checkpoint.saved', timestamp: 't', step },
+});
 const ids = (events: RunEvent[]): string[] => events.map((event) => event.id ?? '?');
 
 /**
@@ -80,7 +92,10 @@ describe('EventBatcher pipelining', () => {
     await batcher.addLog(logEvent(1));
     // The full batch is handed over and addLog returns without waiting for its delivery.
     assert.equal(await isSettled(batcher.addLog(logEvent(2))), true);
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [['1', '2']],
+    );
     await batcher.addLog(logEvent(3));
     // The second batch is full while the first is in flight: two batches held, the reader waits.
     const blocked = batcher.addLog(logEvent(4));
@@ -90,7 +105,13 @@ describe('EventBatcher pipelining', () => {
 
     gate.call(0).resolve();
     await blocked;
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2'], ['3', '4']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [
+        ['1', '2'],
+        ['3', '4'],
+      ],
+    );
     assert.equal(batcher.pendingCount, 0);
     assert.equal(gate.maxActive(), 1);
 
@@ -106,12 +127,21 @@ describe('EventBatcher pipelining', () => {
     for (const step of [1, 2, 3]) await batcher.addLog(logEvent(step));
     const flushed = batcher.flush([checkpoint(3)]);
     assert.equal(await isSettled(flushed), false);
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [['1', '2']],
+    );
 
     gate.call(0).resolve();
     await tick();
     // Pending log 3 and the checkpoint go together, in one delivery, in stream order.
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2'], ['3', 'ckpt-3']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [
+        ['1', '2'],
+        ['3', 'ckpt-3'],
+      ],
+    );
     // flush resolves only once its own events are delivered.
     assert.equal(await isSettled(flushed), false);
     gate.call(1).resolve();
@@ -157,10 +187,16 @@ describe('EventBatcher pipelining', () => {
     await batcher.addLog(logEvent(3));
     await new Promise((resolve) => setTimeout(resolve, 40));
     // Still one delivery at a time: log 3 waits for the first batch.
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [['1', '2']],
+    );
     gate.call(0).resolve();
     await tick();
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2'], ['3']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [['1', '2'], ['3']],
+    );
     gate.call(1).resolve();
     await batcher.settled();
     batcher.close();
@@ -174,7 +210,13 @@ describe('EventBatcher pipelining', () => {
     const flushed = batcher.flush([checkpoint(3)]);
     gate.call(0).resolve();
     await tick();
-    assert.deepEqual(gate.calls.map((c) => c.ids), [['1', '2'], ['3', 'ckpt-3']]);
+    assert.deepEqual(
+      gate.calls.map((c) => c.ids),
+      [
+        ['1', '2'],
+        ['3', 'ckpt-3'],
+      ],
+    );
     gate.call(1).resolve();
     await flushed;
     batcher.close();

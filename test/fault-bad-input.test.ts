@@ -19,7 +19,12 @@ import type { z } from 'zod';
 import { CallbackModuleError, loadCallbackSets } from '../activities/user-callbacks.js';
 import { NotificationConfigError, loadNotificationChannels } from '../activities/notification-channels.js';
 import { loadWorkerSettings } from '../worker/config.js';
-import { InvalidTrainingInputError, parseTrainingRunInput, trainingRunInputSchema, type TrainingRunInput } from '../workflows/input.js';
+import {
+  InvalidTrainingInputError,
+  parseTrainingRunInput,
+  trainingRunInputSchema,
+  type TrainingRunInput,
+} from '../workflows/input.js';
 import { runClient, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,7 +67,12 @@ function unwrap(schema: z.core.$ZodType): { def: SchemaDef; optional: boolean } 
  * Every field path of `schema`: object keys by name, array elements and record values as `*`,
  * union branches merged at the union's path.
  */
-function fieldPaths(schema: z.core.$ZodType, prefix = '', out = new Map<string, FieldInfo>(), inUnionBranch = false): Map<string, FieldInfo> {
+function fieldPaths(
+  schema: z.core.$ZodType,
+  prefix = '',
+  out = new Map<string, FieldInfo>(),
+  inUnionBranch = false,
+): Map<string, FieldInfo> {
   const { def } = unwrap(schema);
   const child = (key: string): string => (prefix ? `${prefix}.${key}` : key);
   if (def.type === 'object' && def.shape) {
@@ -126,15 +136,27 @@ function everyField(): Json {
       onFailure: 'continue',
       retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '10s' },
       timeout: '1m',
-      overrides: { onLog: { retry: { maximumAttempts: 2, initialInterval: 100, maximumInterval: '1s' }, timeout: '30s' } },
+      overrides: {
+        onLog: { retry: { maximumAttempts: 2, initialInterval: 100, maximumInterval: '1s' }, timeout: '30s' },
+      },
     },
-    earlyStopping: { nonFiniteLoss: true, lossCeiling: { value: 5, afterStep: 3 }, patience: { metric: 'evalLoss', evaluations: 3, minDelta: 0.01 } },
+    earlyStopping: {
+      nonFiniteLoss: true,
+      lossCeiling: { value: 5, afterStep: 3 },
+      patience: { metric: 'evalLoss', evaluations: 3, minDelta: 0.01 },
+    },
     budget: { maxSteps: 100, maxWallTime: '1h' },
     stream: { heartbeatTimeout: '20s' },
     continueAsNew: { afterSignals: 200 },
     smokeTest: {
       prompts: [
-        { name: 'contains', messages: messages(), expect: { contains: 'Paris', caseSensitive: true }, weight: 2, maxTokens: 64 },
+        {
+          name: 'contains',
+          messages: messages(),
+          expect: { contains: 'Paris', caseSensitive: true },
+          weight: 2,
+          maxTokens: 64,
+        },
         { name: 'regex', messages: messages(), expect: { regex: '^\\d+$', flags: 'i' } },
         { name: 'exact', messages: messages(), expect: { exact: '6', caseSensitive: false } },
         { name: 'json', messages: messages(), expect: { jsonSchema: { type: 'object' }, name: 'answer' } },
@@ -146,7 +168,13 @@ function everyField(): Json {
     },
     gate: { minScore: 0.5, mustBeatDeployed: true },
     approval: { timeout: '1h' },
-    promotion: { deployment: 'support-bot', create: true, target: 'final', authMode: 'fixed_api_key', createKey: { label: 'production' } },
+    promotion: {
+      deployment: 'support-bot',
+      create: true,
+      target: 'final',
+      authMode: 'fixed_api_key',
+      createKey: { label: 'production' },
+    },
     notifications: { channels: ['team'], events: ['completed', 'failed'] },
     precondition: { check: 'dataset-revision', scope: 'support' },
     heartbeatTimeout: '30s',
@@ -260,7 +288,11 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
     { value: 'unsloth/gemma-3-4b-it', why: 'unsupported model of the same family' },
   ],
   'trainer.dataset': [
-    { value: { type: 'ftp', url: 'ftp://data.example/x' }, why: 'unknown dataset type', expect: 'trainer.dataset.type' },
+    {
+      value: { type: 'ftp', url: 'ftp://data.example/x' },
+      why: 'unknown dataset type',
+      expect: 'trainer.dataset.type',
+    },
     {
       build: () => withValue(everyFieldBlob(), 'trainer.dataset.token', 'inline-secret'),
       why: 'a secret inline instead of by variable name',
@@ -336,7 +368,9 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
   ],
   'callbacks.retry.maximumInterval': [{ value: 'forever', why: 'not a duration' }],
   'callbacks.timeout': [{ value: '10', why: 'no unit' }],
-  'callbacks.overrides': [{ value: { onBogus: { timeout: '1s' } }, why: 'not a callback name', expect: 'callbacks.overrides.onBogus' }],
+  'callbacks.overrides': [
+    { value: { onBogus: { timeout: '1s' } }, why: 'not a callback name', expect: 'callbacks.overrides.onBogus' },
+  ],
   'callbacks.overrides.*.retry': 'an object: generic cases',
   'callbacks.overrides.*.retry.maximumAttempts': [{ value: 0, why: 'zero' }],
   'callbacks.overrides.*.retry.initialInterval': [{ value: 'x', why: 'not a duration' }],
@@ -368,7 +402,11 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
   'smokeTest.prompts': [
     { value: [], why: 'no prompts' },
     {
-      value: Array.from({ length: 51 }, (_, index) => ({ name: `p${index}`, messages: messages(), expect: { contains: 'x' } })),
+      value: Array.from({ length: 51 }, (_, index) => ({
+        name: `p${index}`,
+        messages: messages(),
+        expect: { contains: 'x' },
+      })),
       why: 'too many prompts (over 50)',
     },
     {
@@ -388,7 +426,9 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
     { value: Array.from({ length: 51 }, () => ({ role: 'user', content: 'hi' })), why: 'oversized: over 50 messages' },
   ],
   'smokeTest.prompts.*.messages.*.role': [{ value: 'tool', why: 'not system/user/assistant' }],
-  'smokeTest.prompts.*.messages.*.content': [{ value: 'x'.repeat(20_001), why: 'oversized prompt: over 20000 characters' }],
+  'smokeTest.prompts.*.messages.*.content': [
+    { value: 'x'.repeat(20_001), why: 'oversized prompt: over 20000 characters' },
+  ],
   'smokeTest.prompts.*.expect': [
     { value: {}, why: 'no expectation kind' },
     { value: { contains: 'a', regex: 'b' }, why: 'two expectation kinds' },
@@ -439,7 +479,11 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
     { value: -1, why: 'under 0' },
   ],
   'gate.mustBeatDeployed': [
-    { build: () => without(everyField(), 'promotion'), why: 'nothing deployed to compare with', expect: 'gate.mustBeatDeployed' },
+    {
+      build: () => without(everyField(), 'promotion'),
+      why: 'nothing deployed to compare with',
+      expect: 'gate.mustBeatDeployed',
+    },
   ],
   approval: 'an object: generic cases',
   'approval.timeout': [{ value: 'later', why: 'not a duration' }],
@@ -459,7 +503,8 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
   'promotion.target': [
     { value: 'latest', why: 'not final/best-checkpoint' },
     {
-      build: () => withValue(without(without(everyField(), 'smokeTest'), 'gate'), 'promotion.target', 'best-checkpoint'),
+      build: () =>
+        withValue(without(without(everyField(), 'smokeTest'), 'gate'), 'promotion.target', 'best-checkpoint'),
       why: 'the best checkpoint without smoke-test prompts',
       expect: 'promotion.target',
     },
@@ -520,7 +565,12 @@ describe('bad input: every field of the schema', () => {
     parseTrainingRunInput(everyFieldBlob());
     for (const field of FIELDS.keys()) locate(field);
     // Control: the walk found the nested fields too.
-    for (const field of ['trainer.dataset.tokenEnv', 'callbacks.overrides.*.retry.maximumAttempts', 'smokeTest.prompts.*.expect.regex', 'promotion.createKey.label']) {
+    for (const field of [
+      'trainer.dataset.tokenEnv',
+      'callbacks.overrides.*.retry.maximumAttempts',
+      'smokeTest.prompts.*.expect.regex',
+      'promotion.createKey.label',
+    ]) {
       assert.ok(FIELDS.has(field), field);
     }
   });
@@ -542,7 +592,10 @@ describe('bad input: every field of the schema', () => {
         continue;
       }
       const issues = assertRejectedAt(withValue(base(), path, wrongTypeFor(info)), path, `${field} wrong type`);
-      assert.ok(issues.every((issue) => /expected|must|Invalid/.test(issue)), issues.join('; '));
+      assert.ok(
+        issues.every((issue) => /expected|must|Invalid/.test(issue)),
+        issues.join('; '),
+      );
       checked++;
     }
     assert.ok(checked >= 100, `only ${checked} fields checked`);
@@ -571,7 +624,12 @@ describe('bad input: every field of the schema', () => {
       const issues = assertRejectedAt(without(base(), path), expected, `${field} missing`);
       assert.equal(issues.length, 1, issues.join('; '));
       // The dataset's `type` picks its branch: zod lists the types it takes instead.
-      if (!info.inUnionBranch) assert.match(issues[0] ?? '', field === 'trainer.dataset.type' ? /: Invalid discriminator value/ : /: is required/, field);
+      if (!info.inUnionBranch)
+        assert.match(
+          issues[0] ?? '',
+          field === 'trainer.dataset.type' ? /: Invalid discriminator value/ : /: is required/,
+          field,
+        );
     }
   });
 
@@ -594,15 +652,25 @@ describe('bad input: every field of the schema', () => {
       const { path, base } = locate(field);
       return assertRejectedAt(withValue(base(), path, value), path, field);
     };
-    assert.deepEqual(issuesOf('trainer.model', 'gpt-5'), ['trainer.model: must be one of the supported models: unsloth/gemma-4-E4B-it']);
+    assert.deepEqual(issuesOf('trainer.model', 'gpt-5'), [
+      'trainer.model: must be one of the supported models: unsloth/gemma-4-E4B-it',
+    ]);
     assert.deepEqual(issuesOf('promotion.deployment', 'api'), ['promotion.deployment: is a reserved name']);
-    assert.deepEqual(issuesOf('promotion.deployment', 'Bot'), ['promotion.deployment: must be lowercase letters, digits and inner dashes']);
+    assert.deepEqual(issuesOf('promotion.deployment', 'Bot'), [
+      'promotion.deployment: must be lowercase letters, digits and inner dashes',
+    ]);
     assert.deepEqual(issuesOf('smokeTest.prompts.*.messages.*.content', 'x'.repeat(20_001)), [
       'smokeTest.prompts.0.messages.0.content: must be at most 20000 characters',
     ]);
-    assert.deepEqual(issuesOf('budget.maxWallTime', 'forever'), ['budget.maxWallTime: must be a duration such as "30s", "5m", "2h" or "1 day"']);
-    assert.deepEqual(issuesOf('budget.maxWallTime', true), ['budget.maxWallTime: expected number or string, received boolean']);
-    assert.deepEqual(issuesOf('smokeTest.prompts.*.expect.contains', 5), ['smokeTest.prompts.0.expect.contains: expected string or array, received number']);
+    assert.deepEqual(issuesOf('budget.maxWallTime', 'forever'), [
+      'budget.maxWallTime: must be a duration such as "30s", "5m", "2h" or "1 day"',
+    ]);
+    assert.deepEqual(issuesOf('budget.maxWallTime', true), [
+      'budget.maxWallTime: expected number or string, received boolean',
+    ]);
+    assert.deepEqual(issuesOf('smokeTest.prompts.*.expect.contains', 5), [
+      'smokeTest.prompts.0.expect.contains: expected string or array, received number',
+    ]);
     assert.deepEqual(issuesOf('smokeTest.prompts.*.expect', {}), [
       'smokeTest.prompts.0.expect: must be an object with exactly one of contains, regex, exact, jsonSchema or scorer',
     ]);
@@ -622,17 +690,39 @@ function writeFile(name: string, text: string): string {
 
 /** Bad inputs as users write them, each with the field its message must name. */
 const SYSTEM_CASES: Array<{ id: string; field: string; input: unknown }> = [
-  { id: 'model', field: 'trainer.model', input: trainingInput({ trainer: { model: 'gpt-5' as 'unsloth/gemma-4-E4B-it' } }) },
+  {
+    id: 'model',
+    field: 'trainer.model',
+    input: trainingInput({ trainer: { model: 'gpt-5' as 'unsloth/gemma-4-E4B-it' } }),
+  },
   { id: 'steps', field: 'trainer.maxSteps', input: trainingInput({ trainer: { maxSteps: -3 } }) },
-  { id: 'url', field: 'trainer.dataset.url', input: trainingInput({ trainer: { dataset: { type: 'blob', url: 'ftp://x.example/d' } } }) },
+  {
+    id: 'url',
+    field: 'trainer.dataset.url',
+    input: trainingInput({ trainer: { dataset: { type: 'blob', url: 'ftp://x.example/d' } } }),
+  },
   { id: 'slug', field: 'promotion.deployment', input: trainingInput({ promotion: { deployment: 'Support_Bot' } }) },
   {
     id: 'prompt',
     field: 'smokeTest.prompts.0.messages.0.content',
-    input: trainingInput({ smokeTest: { prompts: [{ name: 'big', messages: [{ role: 'user', content: 'x'.repeat(20_001) }], expect: { contains: 'x' } }] } }),
+    input: trainingInput({
+      smokeTest: {
+        prompts: [
+          { name: 'big', messages: [{ role: 'user', content: 'x'.repeat(20_001) }], expect: { contains: 'x' } },
+        ],
+      },
+    }),
   },
-  { id: 'retry', field: 'callbacks.overrides.onLog.retry.maximumAttempts', input: trainingInput({ callbacks: { overrides: { onLog: { retry: { maximumAttempts: 0 } } } } }) },
-  { id: 'unknown', field: 'trainer.learningrate', input: { ...trainingInput(), trainer: { ...trainingInput().trainer, learningrate: 0.1 } } },
+  {
+    id: 'retry',
+    field: 'callbacks.overrides.onLog.retry.maximumAttempts',
+    input: trainingInput({ callbacks: { overrides: { onLog: { retry: { maximumAttempts: 0 } } } } }),
+  },
+  {
+    id: 'unknown',
+    field: 'trainer.learningrate',
+    input: { ...trainingInput(), trainer: { ...trainingInput().trainer, learningrate: 0.1 } },
+  },
 ];
 
 /** A Node stack frame line. */
@@ -647,7 +737,11 @@ describe('bad input through the service, the CLI and the worker', () => {
   after(async () => h?.close());
 
   async function assertNoWorkflow(workflowId: string): Promise<void> {
-    await assert.rejects(h.temporal.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError, `${workflowId} exists`);
+    await assert.rejects(
+      h.temporal.client.workflow.getHandle(workflowId).describe(),
+      WorkflowNotFoundError,
+      `${workflowId} exists`,
+    );
   }
 
   it('TrainingService.start rejects before anything exists, naming the field', async () => {
@@ -672,7 +766,10 @@ describe('bad input through the service, the CLI and the worker', () => {
       assert.equal(run.code, 2, `${bad.id}: ${run.stderr}`);
       assert.equal(run.stdout, '');
       assert.ok(run.stderr.includes(`  - ${bad.field}: `), `${bad.id}: ${run.stderr}`);
-      assert.match(run.stderr, new RegExp(`^error: config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid$`, 'm'));
+      assert.match(
+        run.stderr,
+        new RegExp(`^error: config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid$`, 'm'),
+      );
       assert.doesNotMatch(run.stderr, STACK_FRAME);
       await assertNoWorkflow(workflowId);
     }
@@ -689,12 +786,18 @@ describe('bad input through the service, the CLI and the worker', () => {
     assert.equal(h.emulator.stats().jobs.length, 0);
     // Visibility agrees: no run of this file's ids was ever started.
     const listed: string[] = [];
-    for await (const info of h.temporal.client.workflow.list({ query: `WorkflowType = 'trainingRun'` })) listed.push(info.workflowId);
-    assert.deepEqual(listed.filter((id) => id.startsWith('bad-')), []);
+    for await (const info of h.temporal.client.workflow.list({ query: `WorkflowType = 'trainingRun'` }))
+      listed.push(info.workflowId);
+    assert.deepEqual(
+      listed.filter((id) => id.startsWith('bad-')),
+      [],
+    );
   });
 
   it('a run naming a callback set the worker lacks fails at preflight, with zero jobs', async () => {
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'no-such-set' }, callbacks: { set: 'nightly' } }));
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'no-such-set' }, callbacks: { set: 'nightly' } }),
+    );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
     assert.equal(result.jobId, undefined);
@@ -704,12 +807,36 @@ describe('bad input through the service, the CLI and the worker', () => {
 
   it('a callbacks module that does not load, or exports the wrong shape, is refused naming the module and export', async () => {
     const cases: Array<{ file: string; text: string; expect: RegExp }> = [
-      { file: 'syntax.mjs', text: 'export default { onLog( };\n', expect: /^Cannot load the callbacks module .*syntax\.mjs: / },
-      { file: 'throws.mjs', text: "throw new Error('database not reachable');\n", expect: /^Cannot load the callbacks module .*throws\.mjs: database not reachable$/ },
-      { file: 'not-functions.mjs', text: "export default { onLog: 'log it' };\n", expect: /^Export "default" of .*not-functions\.mjs member "onLog" is not a function\.$/ },
-      { file: 'typo.mjs', text: 'export const nightly = { onLogg() {} };\n', expect: /^Export "nightly" of .*typo\.mjs has an unknown member "onLogg"/ },
-      { file: 'not-object.mjs', text: 'export const retries = 3;\n', expect: /^Export "retries" of .*not-object\.mjs is not an object of callbacks\.$/ },
-      { file: 'empty.mjs', text: 'export {};\n', expect: /^The callbacks module .*empty\.mjs exports no callback set\.$/ },
+      {
+        file: 'syntax.mjs',
+        text: 'export default { onLog( };\n',
+        expect: /^Cannot load the callbacks module .*syntax\.mjs: /,
+      },
+      {
+        file: 'throws.mjs',
+        text: "throw new Error('database not reachable');\n",
+        expect: /^Cannot load the callbacks module .*throws\.mjs: database not reachable$/,
+      },
+      {
+        file: 'not-functions.mjs',
+        text: "export default { onLog: 'log it' };\n",
+        expect: /^Export "default" of .*not-functions\.mjs member "onLog" is not a function\.$/,
+      },
+      {
+        file: 'typo.mjs',
+        text: 'export const nightly = { onLogg() {} };\n',
+        expect: /^Export "nightly" of .*typo\.mjs has an unknown member "onLogg"/,
+      },
+      {
+        file: 'not-object.mjs',
+        text: 'export const retries = 3;\n',
+        expect: /^Export "retries" of .*not-object\.mjs is not an object of callbacks\.$/,
+      },
+      {
+        file: 'empty.mjs',
+        text: 'export {};\n',
+        expect: /^The callbacks module .*empty\.mjs exports no callback set\.$/,
+      },
     ];
     for (const bad of cases) {
       const path = writeFile(bad.file, bad.text);
@@ -719,7 +846,10 @@ describe('bad input through the service, the CLI and the worker', () => {
         return true;
       });
     }
-    await assert.rejects(loadCallbackSets(join(workDir, 'missing.mjs')), /^CallbackModuleError: Cannot load the callbacks module .*missing\.mjs: /);
+    await assert.rejects(
+      loadCallbackSets(join(workDir, 'missing.mjs')),
+      /^CallbackModuleError: Cannot load the callbacks module .*missing\.mjs: /,
+    );
 
     // The worker process refuses to start: one line naming the module (or export), no stack trace.
     for (const [file, expect] of [
@@ -759,12 +889,18 @@ describe('bad input through the service, the CLI and the worker', () => {
     for (const [variable, value] of cases) {
       assert.throws(
         () => loadWorkerSettings({ [variable]: value }),
-        (error: unknown) => error instanceof Error && error.message.startsWith('Invalid worker configuration: ') && error.message.includes(`${variable}: `),
+        (error: unknown) =>
+          error instanceof Error &&
+          error.message.startsWith('Invalid worker configuration: ') &&
+          error.message.includes(`${variable}: `),
         `${variable}=${value}`,
       );
     }
     // Two bad variables: both named.
-    assert.throws(() => loadWorkerSettings({ ARKOR_MAX_STREAMS: 'x', ARKOR_SHUTDOWN_GRACE_MS: 'y' }), /ARKOR_MAX_STREAMS: .*; ARKOR_SHUTDOWN_GRACE_MS: /);
+    assert.throws(
+      () => loadWorkerSettings({ ARKOR_MAX_STREAMS: 'x', ARKOR_SHUTDOWN_GRACE_MS: 'y' }),
+      /ARKOR_MAX_STREAMS: .*; ARKOR_SHUTDOWN_GRACE_MS: /,
+    );
     // Control: good values load.
     assert.equal(loadWorkerSettings({ ARKOR_MAX_STREAMS: '5' }).ARKOR_MAX_STREAMS, 5);
 
@@ -773,9 +909,14 @@ describe('bad input through the service, the CLI and the worker', () => {
     assert.throws(
       () => loadNotificationChannels({ ARKOR_NOTIFY_TEAM: secretValue }),
       (error: unknown) =>
-        error instanceof NotificationConfigError && /ARKOR_NOTIFY_TEAM: /.test(error.message) && !error.message.includes('very-secret-path'),
+        error instanceof NotificationConfigError &&
+        /ARKOR_NOTIFY_TEAM: /.test(error.message) &&
+        !error.message.includes('very-secret-path'),
     );
-    assert.throws(() => loadNotificationChannels({ ARKOR_NOTIFY_TEAM: 'email:https://x.example/very-secret-path' }), /ARKOR_NOTIFY_TEAM: must start with/);
+    assert.throws(
+      () => loadNotificationChannels({ ARKOR_NOTIFY_TEAM: 'email:https://x.example/very-secret-path' }),
+      /ARKOR_NOTIFY_TEAM: must start with/,
+    );
 
     // The worker process: exits 1 with the variable named, before connecting anywhere.
     for (const [env, expect] of [

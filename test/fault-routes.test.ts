@@ -38,7 +38,11 @@ const BASE_TARGET = { kind: 'base_model' as const, baseModel: MODEL };
 /** Small runs: 10 steps, a log per step, two eval logs, no checkpoint (so one smoke test: the final one). */
 const PLAN = { maxSteps: 10, loggingSteps: 1, evalSteps: 5, saveSteps: 1000 } as const;
 const QUESTION = DEMO_QUESTIONS[0]!;
-const PROMPT = { name: 'capital', messages: [{ role: 'user' as const, content: QUESTION.prompt }], expect: { contains: QUESTION.answer } };
+const PROMPT = {
+  name: 'capital',
+  messages: [{ role: 'user' as const, content: QUESTION.prompt }],
+  expect: { contains: QUESTION.answer },
+};
 /** A frame the stream has no business sending mid-run: makes the worker read the job (GET /v1/jobs/:id). */
 const END_FRAME: StreamConnectionFault = { kind: 'raw', body: 'event: end\ndata: \n\n' };
 /** A quiet first connection: time to arm faults on the job's own paths once it exists. */
@@ -72,15 +76,36 @@ interface SweepRoute {
 const SWEEP_ROUTES: readonly SweepRoute[] = [
   { key: 'GET /v1/jobs', path: () => '/v1/jobs', slowRepeats: true, repeats: true },
   { key: 'POST /v1/jobs', path: () => '/v1/jobs', slowRepeats: false, repeats: true },
-  { key: 'GET /v1/jobs/:id/events/stream', path: (r) => `/v1/jobs/${r.jobId}/events/stream`, perJob: true, slowRepeats: true, repeats: true },
+  {
+    key: 'GET /v1/jobs/:id/events/stream',
+    path: (r) => `/v1/jobs/${r.jobId}/events/stream`,
+    perJob: true,
+    slowRepeats: true,
+    repeats: true,
+  },
   { key: 'GET /v1/jobs/:id', path: (r) => `/v1/jobs/${r.jobId}`, perJob: true, slowRepeats: false, repeats: false },
   { key: 'POST /v1/inference/chat', path: () => '/v1/inference/chat', slowRepeats: true, repeats: true },
   { key: 'GET /v1/endpoints', path: () => '/v1/endpoints', slowRepeats: true, repeats: true },
   { key: 'PATCH /v1/endpoints/:id', path: (r) => `/v1/endpoints/${r.deploymentId}`, slowRepeats: false, repeats: true },
   { key: 'GET /v1/endpoints/:id', path: (r) => `/v1/endpoints/${r.deploymentId}`, slowRepeats: true, repeats: true },
-  { key: 'GET /v1/endpoints/:id/keys', path: (r) => `/v1/endpoints/${r.deploymentId}/keys`, slowRepeats: true, repeats: true },
-  { key: 'POST /v1/endpoints/:id/keys', path: (r) => `/v1/endpoints/${r.deploymentId}/keys`, slowRepeats: true, repeats: true },
-  { key: 'POST /_edge/:slug/v1/chat/completions', path: (r) => `/_edge/${r.slug}/v1/chat/completions`, slowRepeats: true, repeats: true },
+  {
+    key: 'GET /v1/endpoints/:id/keys',
+    path: (r) => `/v1/endpoints/${r.deploymentId}/keys`,
+    slowRepeats: true,
+    repeats: true,
+  },
+  {
+    key: 'POST /v1/endpoints/:id/keys',
+    path: (r) => `/v1/endpoints/${r.deploymentId}/keys`,
+    slowRepeats: true,
+    repeats: true,
+  },
+  {
+    key: 'POST /_edge/:slug/v1/chat/completions',
+    path: (r) => `/_edge/${r.slug}/v1/chat/completions`,
+    slowRepeats: true,
+    repeats: true,
+  },
 ];
 
 function methodOf(key: string): string {
@@ -90,8 +115,15 @@ function methodOf(key: string): string {
 /** Asserts that every event of the job reached its callback exactly once, in order, first time. */
 function assertEventsOnce(h: Harness, jobId: string, what: string): void {
   const records = h.recordsOf(jobId);
-  assert.deepEqual(records.map((r) => r.key), expectedEventKeys(jobId, PLAN), `${what}: every event once, in order`);
-  assert.ok(records.every((r) => r.attempt === 1), 'no callback was retried');
+  assert.deepEqual(
+    records.map((r) => r.key),
+    expectedEventKeys(jobId, PLAN),
+    `${what}: every event once, in order`,
+  );
+  assert.ok(
+    records.every((r) => r.attempt === 1),
+    'no callback was retried',
+  );
 }
 
 /** Asserts the batch's request counts: at least the healthy ones plus the forced repeats, at most about twice. */
@@ -157,7 +189,11 @@ describe('backend faults on every route, through whole runs', () => {
     const { workflowId } = await h.service.start(promotingRun(name, slug));
     await armWhenCreated(h, name, (jobId) => faultsFor({ deploymentId: deployment.id, slug, jobId }, true));
     const result = await h.service.outcome(workflowId);
-    assert.equal(result.outcome, 'completed', `${name}: ${result.reason ?? ''} ${JSON.stringify(result.status.callbackErrors)}`);
+    assert.equal(
+      result.outcome,
+      'completed',
+      `${name}: ${result.reason ?? ''} ${JSON.stringify(result.status.callbackErrors)}`,
+    );
     const jobId = result.jobId!;
     assert.deepEqual(jobsNamed(h, name), [jobId], 'exactly one backend job');
     assertEventsOnce(h, jobId, name);
@@ -171,8 +207,13 @@ describe('backend faults on every route, through whole runs', () => {
     assert.deepEqual((await h.arkor.getDeployment(deployment.id)).target, finalTarget);
     // One live key with the label (which carries the run's marker), the one the run recorded: a
     // key whose create answer was lost was revoked by the attempt that lost it.
-    const live = (await h.arkor.listDeploymentKeys(deployment.id)).filter((k) => k.enabled && k.label.startsWith('fault-test [wf:'));
-    assert.deepEqual(live.map((k) => k.id), [status.promotion?.keyId]);
+    const live = (await h.arkor.listDeploymentKeys(deployment.id)).filter(
+      (k) => k.enabled && k.label.startsWith('fault-test [wf:'),
+    );
+    assert.deepEqual(
+      live.map((k) => k.id),
+      [status.promotion?.keyId],
+    );
   }
 
   it('every transient fault on every route: the runs complete, once, with bounded requests', async () => {
@@ -188,9 +229,14 @@ describe('backend faults on every route, through whole runs', () => {
   it('404 before the job is visible (stream, job read) is waited out', async () => {
     // Stream: the emulator's own not-yet-visible behaviour; the job read: a 404 after `end`.
     const name = 'visibility';
-    h.emulator.setBehaviour({ kind: 'nameContains', text: name }, { queueMs: QUEUE_MS, notVisibleForOpens: 3, streamConnections: [QUIET_OPEN, END_FRAME] });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: name },
+      { queueMs: QUEUE_MS, notVisibleForOpens: 3, streamConnections: [QUIET_OPEN, END_FRAME] },
+    );
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name, ...PLAN } }));
-    const jobIdArmed = await armWhenCreated(h, name, (jobId) => [{ method: 'GET', path: `/v1/jobs/${jobId}`, status: 404, times: 2 }]);
+    const jobIdArmed = await armWhenCreated(h, name, (jobId) => [
+      { method: 'GET', path: `/v1/jobs/${jobId}`, status: 404, times: 2 },
+    ]);
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
     assert.equal(result.jobId, jobIdArmed);
@@ -212,29 +258,52 @@ describe('backend faults on every route, through whole runs', () => {
     const name = 'replayed';
     h.emulator.setBehaviour(
       { kind: 'nameContains', text: name },
-      { streamConnections: [{ kind: 'drop', afterFrames: 6, mode: 'clean' }, { kind: 'raw', body: stale }] },
+      {
+        streamConnections: [
+          { kind: 'drop', afterFrames: 6, mode: 'clean' },
+          { kind: 'raw', body: stale },
+        ],
+      },
     );
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name, ...PLAN } }));
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
     const jobId = result.jobId!;
     assertEventsOnce(h, jobId, name);
-    assert.ok(h.recordsOf(jobId).every((r) => r.step !== 999), 'a duplicated id with other content was dropped');
+    assert.ok(
+      h.recordsOf(jobId).every((r) => r.step !== 999),
+      'a duplicated id with other content was dropped',
+    );
     const job = h.emulator.stats().jobs.find((j) => j.id === jobId);
     assert.deepEqual(job?.streamOpens, [null, '6', 'forgotten-cursor-42']);
-    assert.equal(result.status.eventsReceived, expectedEventKeys(jobId, PLAN).length - 1, 'every non-terminal event once');
+    assert.equal(
+      result.status.eventsReceived,
+      expectedEventKeys(jobId, PLAN).length - 1,
+      'every non-terminal event once',
+    );
   });
 
   it('a transient fault on cancel: the stop still cancels the job exactly once', async () => {
-    const cancelFaults: TransientFault[] = [...TRANSIENT_FAULTS, { id: '404', name: '404 before visibility', fault: { status: 404, times: 1 } }];
+    const cancelFaults: TransientFault[] = [
+      ...TRANSIENT_FAULTS,
+      { id: '404', name: '404 before visibility', fault: { status: 404, times: 1 } },
+    ];
     const before = h.emulator.stats().requests;
     const results = await Promise.all(
       cancelFaults.map(async (fault) => {
         const name = `stop-${fault.id}`;
         // Long enough to outlast the stop and the cancel's retries.
-        const { workflowId } = await h.service.start(trainingInput({ trainer: { name, maxSteps: 4000, loggingSteps: 200, saveSteps: 100_000 } }));
-        const jobId = await armWhenCreated(h, name, (id) => [{ method: 'POST', path: `/v1/jobs/${id}/cancel`, ...fault.fault }]);
-        await eventually(async () => ((await h.service.status(workflowId)).phase === 'running' ? true : undefined), 30_000, `${name} running`);
+        const { workflowId } = await h.service.start(
+          trainingInput({ trainer: { name, maxSteps: 4000, loggingSteps: 200, saveSteps: 100_000 } }),
+        );
+        const jobId = await armWhenCreated(h, name, (id) => [
+          { method: 'POST', path: `/v1/jobs/${id}/cancel`, ...fault.fault },
+        ]);
+        await eventually(
+          async () => ((await h.service.status(workflowId)).phase === 'running' ? true : undefined),
+          30_000,
+          `${name} running`,
+        );
         await h.service.stop(workflowId, 'enough');
         return { fault, jobId, result: await h.service.outcome(workflowId) };
       }),
@@ -256,7 +325,8 @@ describe('backend faults on every route, through whole runs', () => {
 
   it('a transient fault on deployment create: the promotion creates one deployment', async () => {
     const before = h.emulator.stats().requests;
-    for (const fault of TRANSIENT_FAULTS) h.emulator.addRouteFault({ method: 'POST', path: '/v1/endpoints', ...fault.fault });
+    for (const fault of TRANSIENT_FAULTS)
+      h.emulator.addRouteFault({ method: 'POST', path: '/v1/endpoints', ...fault.fault });
     const results = await Promise.all(
       TRANSIENT_FAULTS.map(async (fault) => {
         const name = `create-${fault.id}`;
@@ -274,7 +344,10 @@ describe('backend faults on every route, through whole runs', () => {
       assert.deepEqual(deployments[0]?.target, { kind: 'adapter', adapter: { kind: 'final', jobId: result.jobId } });
       // The temporary verification key was revoked again.
       const keys = await h.arkor.listDeploymentKeys(deployments[0].id);
-      assert.ok(keys.every((k) => !k.enabled), `${name}: a verification key is still live`);
+      assert.ok(
+        keys.every((k) => !k.enabled),
+        `${name}: a verification key is still live`,
+      );
     }
     const creates = requestsSince(h, before)['POST /v1/endpoints'] ?? 0;
     // Every failed create is retried, except a slow one the server carried out (found by slug).
@@ -284,10 +357,13 @@ describe('backend faults on every route, through whole runs', () => {
 
   /** The failure of a run that did not end with a RunResult (the workflow's own failure). */
   async function workflowFailure(workflowId: string): Promise<ApplicationFailure> {
-    const error: unknown = await h.service.handle(workflowId).result().then(
-      () => assert.fail('the run should have failed'),
-      (e: unknown) => e,
-    );
+    const error: unknown = await h.service
+      .handle(workflowId)
+      .result()
+      .then(
+        () => assert.fail('the run should have failed'),
+        (e: unknown) => e,
+      );
     assert.ok(error instanceof WorkflowFailedError, String(error));
     let cause: unknown = error.cause;
     while (cause instanceof ActivityFailure) cause = cause.cause;
@@ -310,7 +386,10 @@ describe('backend faults on every route, through whole runs', () => {
       const { workflowId } = await h.service.start(trainingInput({ trainer: { name, ...PLAN } }));
       const result: RunResult = await h.service.outcome(workflowId);
       assert.equal(result.outcome, 'failed', name);
-      assert.equal(result.reason, `Preparing the run failed: Submitting the training job: Arkor answered ${c.status}: injected fault ${c.status}`);
+      assert.equal(
+        result.reason,
+        `Preparing the run failed: Submitting the training job: Arkor answered ${c.status}: injected fault ${c.status}`,
+      );
       assert.deepEqual(jobsNamed(h, name), [], 'no job');
       const requests = requestsSince(h, before);
       assert.equal(requests[c.route], 1, `${name}: the rejected request was not retried`);
@@ -328,8 +407,16 @@ describe('backend faults on every route, through whole runs', () => {
         const slug = `patch-${status}`;
         const deployment = await h.arkor.createDeployment({ slug, target: BASE_TARGET, authMode: 'none' });
         h.emulator.addRouteFault({ method: 'PATCH', path: `/v1/endpoints/${deployment.id}`, status, times: 1 });
-        const { workflowId } = await h.service.start(trainingInput({ trainer: { name: slug, ...PLAN }, promotion: { deployment: slug } }));
-        return { status, slug, deployment, failure: await workflowFailure(workflowId), result: await h.service.outcome(workflowId) };
+        const { workflowId } = await h.service.start(
+          trainingInput({ trainer: { name: slug, ...PLAN }, promotion: { deployment: slug } }),
+        );
+        return {
+          status,
+          slug,
+          deployment,
+          failure: await workflowFailure(workflowId),
+          result: await h.service.outcome(workflowId),
+        };
       }),
     );
     for (const { status, slug, deployment, failure, result } of results) {
@@ -341,7 +428,11 @@ describe('backend faults on every route, through whole runs', () => {
       assert.equal(result.reason, `Promotion failed: ${rejection}`);
       assert.equal(result.status.phase, 'failed');
       assert.equal(result.status.promotion?.error, rejection);
-      assert.deepEqual((await h.arkor.getDeployment(deployment.id)).target, BASE_TARGET, 'the deployment was left alone');
+      assert.deepEqual(
+        (await h.arkor.getDeployment(deployment.id)).target,
+        BASE_TARGET,
+        'the deployment was left alone',
+      );
     }
     assert.equal(requestsSince(h, before)['PATCH /v1/endpoints/:id'], statuses.length, 'one PATCH per run');
   });
@@ -360,7 +451,10 @@ describe('backend faults on every route, through whole runs', () => {
     assert.equal(result.status.gate?.passed, false);
     assert.equal(result.status.gate?.reason, 'the final adapter could not be scored');
     // The recorded error is the rejection itself, not the activity wrapper's message.
-    assert.match(result.status.callbackErrors[0]?.message ?? '', /^smoke test of the final adapter failed: .*Arkor answered 403/);
+    assert.match(
+      result.status.callbackErrors[0]?.message ?? '',
+      /^smoke test of the final adapter failed: .*Arkor answered 403/,
+    );
     assert.equal(requestsSince(h, before)['POST /v1/inference/chat'], 1, 'not retried');
   });
 });

@@ -20,7 +20,15 @@ import { WorkflowFailedError, type WorkflowExecutionDescription } from '@tempora
 import type { RunResult } from '../workflows/result.js';
 import type { TrainingRunInput } from '../workflows/input.js';
 import { historyText } from './support/history-text.js';
-import { eventually, runClient, startHarness, trainingInput, type ChildWorker, type ClientRun, type Harness } from './support/harness.js';
+import {
+  eventually,
+  runClient,
+  startHarness,
+  trainingInput,
+  type ChildWorker,
+  type ClientRun,
+  type Harness,
+} from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const unique = (label: string): string => `${label}-${randomBytes(6).toString('hex')}`;
@@ -77,13 +85,23 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
   function assertNoSecret(where: string, text: string): void {
     for (const [name, secret] of secrets()) {
       assert.ok(secret.length >= 10, `${name} is not set`);
-      assert.ok(!text.includes(secret), `${name} found in ${where}:\n${text.slice(Math.max(0, text.indexOf(secret) - 300), text.indexOf(secret) + 300)}`);
+      assert.ok(
+        !text.includes(secret),
+        `${name} found in ${where}:\n${text.slice(Math.max(0, text.indexOf(secret) - 300), text.indexOf(secret) + 300)}`,
+      );
     }
   }
 
   function blobRun(name: string, extra: Omit<Partial<TrainingRunInput>, 'trainer'> = {}): TrainingRunInput {
     return trainingInput({
-      trainer: { name, maxSteps: 20, loggingSteps: 5, evalSteps: 10, saveSteps: 10, dataset: { type: 'blob', url: DATASET_URL, tokenEnv: 'TEST_DATASET_TOKEN' } },
+      trainer: {
+        name,
+        maxSteps: 20,
+        loggingSteps: 5,
+        evalSteps: 10,
+        saveSteps: 10,
+        dataset: { type: 'blob', url: DATASET_URL, tokenEnv: 'TEST_DATASET_TOKEN' },
+      },
       ...extra,
     });
   }
@@ -128,17 +146,24 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     assert.equal((job.config.datasetSource as { token?: string }).token, DATASET_TOKEN);
     assert.equal(h.emulator.token, ARKOR_TOKEN);
     const requests = await receiver.waitForRequests(2, 20_000);
-    assert.ok(requests.every((request) => request.path === `/hooks/T000/${HOOK_PATH_SECRET}?token=${HOOK_QUERY_SECRET}`));
+    assert.ok(
+      requests.every((request) => request.path === `/hooks/T000/${HOOK_PATH_SECRET}?token=${HOOK_QUERY_SECRET}`),
+    );
     searched.set('promoted run result', JSON.stringify(result));
   });
 
   it('a webhook that answers 500 and echoes its URL: the failure is retried and redacted', async () => {
     const before = receiver.requests.length;
     // A receiver that echoes the request line in its error body (many frameworks do).
-    receiver.respondWith(500, { body: `{"error":"no handler for POST /hooks/T000/${HOOK_PATH_SECRET}?token=${HOOK_QUERY_SECRET} at ${hookUrl}"}` });
-    const { workflowId } = await h.service.start(blobRun('secret-hook-500', { notifications: { channels: ['team'], events: ['completed'] } }), {
-      workflowId: 'secret-hook-500',
+    receiver.respondWith(500, {
+      body: `{"error":"no handler for POST /hooks/T000/${HOOK_PATH_SECRET}?token=${HOOK_QUERY_SECRET} at ${hookUrl}"}`,
     });
+    const { workflowId } = await h.service.start(
+      blobRun('secret-hook-500', { notifications: { channels: ['team'], events: ['completed'] } }),
+      {
+        workflowId: 'secret-hook-500',
+      },
+    );
     const result = await h.service.outcome(workflowId);
     results.push(result);
     assert.equal(result.outcome, 'completed');
@@ -155,14 +180,32 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     assert.equal(receiver.requests[before]?.status, 500);
     assert.equal(receiver.requests[before + 1]?.status, 200);
     // Control: the worker logged the failed attempt (so its log is where a leak would show).
-    await eventually(() => (worker.output().includes('answered 500') ? true : undefined), 10_000, 'the failure in the worker log');
+    await eventually(
+      () => (worker.output().includes('answered 500') ? true : undefined),
+      10_000,
+      'the failure in the worker log',
+    );
   });
 
   it('a job that fails on the backend (started and followed through the CLI)', async () => {
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'secret-backend-fails' }, { failAtStep: { step: 7, error: 'CUDA out of memory' } });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'secret-backend-fails' },
+      { failAtStep: { step: 7, error: 'CUDA out of memory' } },
+    );
     const config = join(configDir, 'fails.json');
-    writeFileSync(config, JSON.stringify(blobRun('secret-backend-fails', { notifications: { channels: ['team'], events: ['failed'] } })));
-    const run = await cli('start --wait --json (failed run)', ['start', '--config', config, '--workflow-id', 'secret-backend-fails', '--wait', '--json']);
+    writeFileSync(
+      config,
+      JSON.stringify(blobRun('secret-backend-fails', { notifications: { channels: ['team'], events: ['failed'] } })),
+    );
+    const run = await cli('start --wait --json (failed run)', [
+      'start',
+      '--config',
+      config,
+      '--workflow-id',
+      'secret-backend-fails',
+      '--wait',
+      '--json',
+    ]);
     assert.equal(run.code, 1, run.stderr);
     const result = JSON.parse(run.stdout) as RunResult;
     results.push(result);
@@ -185,7 +228,10 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
       assert.match(result.reason ?? '', new RegExp(`Arkor answered ${status}`));
       assert.equal(h.emulator.stats().jobs.length, jobsBefore);
       // The workflow failure as a client sees it.
-      const error: unknown = await h.service.handle(workflowId).result().catch((e: unknown) => e);
+      const error: unknown = await h.service
+        .handle(workflowId)
+        .result()
+        .catch((e: unknown) => e);
       assert.ok(error instanceof WorkflowFailedError);
       searched.set(`${workflowId} workflow failure`, failureMessages(error).join('\n'));
     });
@@ -210,7 +256,13 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     }
     const ids = described.map((d) => d.workflowId);
     // Control: the runs and their notification children were all searched.
-    for (const id of ['secret-promoted', 'secret-promoted/notify/completed/team', 'secret-hook-500/notify/completed/team', 'secret-backend-fails/notify/failed/team', 'secret-rejected-403']) {
+    for (const id of [
+      'secret-promoted',
+      'secret-promoted/notify/completed/team',
+      'secret-hook-500/notify/completed/team',
+      'secret-backend-fails/notify/failed/team',
+      'secret-rejected-403',
+    ]) {
       assert.ok(ids.includes(id), `${id} not listed: ${ids.join(', ')}`);
     }
     // Control: payloads are decoded (the dataset URL is only in the input payload)...
@@ -219,7 +271,11 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     assert.ok(promotedHistory.includes('TEST_DATASET_TOKEN'));
     // ...and the failure messages are there to search.
     assert.match(searched.get('failure of secret-rejected-422') ?? '', /Arkor answered 422/);
-    assert.match(searched.get('description of secret-promoted') ?? '', /unsloth\/gemma-4-E4B-it/, 'search attributes decoded');
+    assert.match(
+      searched.get('description of secret-promoted') ?? '',
+      /unsloth\/gemma-4-E4B-it/,
+      'search attributes decoded',
+    );
     for (const [where, text] of searched) assertNoSecret(where, text);
   });
 
@@ -246,7 +302,15 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     assert.match(list.stdout, /secret-promoted/);
     const config = join(configDir, 'scheduled.json');
     writeFileSync(config, JSON.stringify(blobRun('secret-scheduled')));
-    const create = await cli('schedule create', ['schedule', 'create', 'secret-schedule', '--config', config, '--every', '1d']);
+    const create = await cli('schedule create', [
+      'schedule',
+      'create',
+      'secret-schedule',
+      '--config',
+      config,
+      '--every',
+      '1d',
+    ]);
     assert.equal(create.code, 0, create.stderr);
     const describeSchedule = await cli('schedule describe', ['schedule', 'describe', 'secret-schedule', '--json']);
     assert.equal(describeSchedule.code, 0, describeSchedule.stderr);

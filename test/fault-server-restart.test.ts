@@ -14,7 +14,14 @@ import { after, before, describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { devServerArgs } from '../scripts/dev-server.js';
 import { ensureTemporalCli } from '../scripts/temporal-cli.js';
-import { eventually, expectedEventKeys, startHarness, trainingInput, type EventPlan, type Harness } from './support/harness.js';
+import {
+  eventually,
+  expectedEventKeys,
+  startHarness,
+  trainingInput,
+  type EventPlan,
+  type Harness,
+} from './support/harness.js';
 import { freePort } from './support/free-port.js';
 
 /** One dev-server process on the database file and ports given. */
@@ -35,8 +42,11 @@ class PersistentDevServer {
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     await eventually(
       async () => {
-        if (child.exitCode !== null) throw new Error(`the dev server exited (${child.exitCode}):\n${this.output.slice(-2000)}`);
-        const connection = await Connection.connect({ address: this.address, connectTimeout: 500 }).catch(() => undefined);
+        if (child.exitCode !== null)
+          throw new Error(`the dev server exited (${child.exitCode}):\n${this.output.slice(-2000)}`);
+        const connection = await Connection.connect({ address: this.address, connectTimeout: 500 }).catch(
+          () => undefined,
+        );
         if (!connection) return undefined;
         try {
           await connection.workflowService.getSystemInfo({});
@@ -74,7 +84,11 @@ describe('a Temporal server restart mid-run', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'arkor-temporal-restart-'));
     const port = await freePort();
     const uiPort = await freePort();
-    server = new PersistentDevServer(await ensureTemporalCli(), devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }), `127.0.0.1:${port}`);
+    server = new PersistentDevServer(
+      await ensureTemporalCli(),
+      devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }),
+      `127.0.0.1:${port}`,
+    );
     await server.start();
     // The harness uses a server at TEMPORAL_ADDRESS instead of starting its own.
     process.env.TEMPORAL_ADDRESS = server.address;
@@ -102,7 +116,9 @@ describe('a Temporal server restart mid-run', () => {
     await sleep(3_000);
     const stepWhenRestarted = h.emulator.stats().jobs.find((j) => j.id === jobId)?.step ?? 0;
     await server.start();
-    console.log(`[server-restart] ${how}: down for 3 s at ${deliveredWhileDown} delivered callbacks; the job was at step ${stepWhenRestarted} on restart`);
+    console.log(
+      `[server-restart] ${how}: down for 3 s at ${deliveredWhileDown} delivered callbacks; the job was at step ${stepWhenRestarted} on restart`,
+    );
 
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed');
@@ -110,12 +126,18 @@ describe('a Temporal server restart mid-run', () => {
     assert.equal(h.emulator.stats().jobs.filter((j) => j.name.startsWith(`${name} `)).length, 1);
 
     const records = h.recordsOf(jobId);
-    assert.deepEqual([...new Set(records.map((r) => r.key))].sort(), expectedEventKeys(jobId, plan).sort(), 'every event, and only those');
+    assert.deepEqual(
+      [...new Set(records.map((r) => r.key))].sort(),
+      expectedEventKeys(jobId, plan).sort(),
+      'every event, and only those',
+    );
     // The workflow dispatched each event once: a repeated invocation can only be a retry of an
     // activity whose completion the stopped server never received.
     const firstAttempts = records.filter((r) => r.attempt === 1).map((r) => `${r.callback}:${r.key}`);
     assert.equal(new Set(firstAttempts).size, firstAttempts.length, 'no event dispatched twice');
-    console.log(`[server-restart] ${how}: ${records.length} callback invocations for ${new Set(records.map((r) => r.key)).size} events`);
+    console.log(
+      `[server-restart] ${how}: ${records.length} callback invocations for ${new Set(records.map((r) => r.key)).size} events`,
+    );
 
     const status = await h.service.status(workflowId);
     assert.equal(status.step, plan.maxSteps);

@@ -13,8 +13,22 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { readRecords, type CallbackRecord } from './support/records.js';
-import { eventually, expectedEventKeys, startHarness, trainingInput, type EventPlan, type Harness } from './support/harness.js';
-import { canRunAsPid1, launchWorker, processGone, waitUntilGone, type LaunchedWorker, type Launcher } from './support/launched-worker.js';
+import {
+  eventually,
+  expectedEventKeys,
+  startHarness,
+  trainingInput,
+  type EventPlan,
+  type Harness,
+} from './support/harness.js';
+import {
+  canRunAsPid1,
+  launchWorker,
+  processGone,
+  waitUntilGone,
+  type LaunchedWorker,
+  type Launcher,
+} from './support/launched-worker.js';
 
 const { temporal } = proto;
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
@@ -67,7 +81,7 @@ const deliveries: Delivery[] = [
     deliver: (victim) => void process.kill(victim.launcherPid, 'SIGTERM'),
   },
   {
-    name: "SIGTERM to the launcher only: `npm run worker` as PID 1 of a PID namespace (a container)",
+    name: 'SIGTERM to the launcher only: `npm run worker` as PID 1 of a PID namespace (a container)',
     launcher: 'npm run worker as PID 1',
     // Both workers' PID 1 namespaces would number them alike, and identities are `<pid>@<host>`.
     survivorLauncher: 'node --import tsx worker.ts',
@@ -100,11 +114,18 @@ function identityOf(worker: LaunchedWorker): string {
 }
 
 /** The worker whose identity matches the pending `activityType` of `workflowId`, once one runs it. */
-async function runningOn(h: Harness, workflowId: string, activityType: string, workers: LaunchedWorker[]): Promise<LaunchedWorker> {
+async function runningOn(
+  h: Harness,
+  workflowId: string,
+  activityType: string,
+  workers: LaunchedWorker[],
+): Promise<LaunchedWorker> {
   return eventually(
     async () => {
       const description = await h.temporal.client.workflow.getHandle(workflowId).describe();
-      const pending = (description.raw.pendingActivities ?? []).find((p) => p.activityType?.name === activityType && p.state === STARTED);
+      const pending = (description.raw.pendingActivities ?? []).find(
+        (p) => p.activityType?.name === activityType && p.state === STARTED,
+      );
       return workers.find((w) => pending?.lastWorkerIdentity?.startsWith(identityOf(w)));
     },
     30_000,
@@ -115,11 +136,17 @@ async function runningOn(h: Harness, workflowId: string, activityType: string, w
 /** The identity of the worker that ran the stream activity's last attempt. */
 async function lastStreamWorker(h: Harness, workflowId: string): Promise<string | undefined> {
   const events = (await h.temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'followJob').map((e) => String(e.eventId)));
-  return events
-    .map((e) => e.activityTaskStartedEventAttributes)
-    .filter((a) => a && scheduled.has(String(a.scheduledEventId)))
-    .at(-1)?.identity ?? undefined;
+  const scheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'followJob')
+      .map((e) => String(e.eventId)),
+  );
+  return (
+    events
+      .map((e) => e.activityTaskStartedEventAttributes)
+      .filter((a) => a && scheduled.has(String(a.scheduledEventId)))
+      .at(-1)?.identity ?? undefined
+  );
 }
 
 /** Prints the workflow and activity tasks around the signal and the workers' output, for a failed case. */
@@ -129,12 +156,18 @@ async function diagnose(h: Harness, workflowId: string, signalledAt: number, wor
     const at = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.round((event.eventTime?.nanos ?? 0) / 1e6);
     const type = temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType);
     if (at < signalledAt - 200 || !/WORKFLOW_TASK|ACTIVITY_TASK_(STARTED|FAILED|TIMED_OUT)/.test(type)) return [];
-    const identity = event.workflowTaskStartedEventAttributes?.identity ?? event.activityTaskStartedEventAttributes?.identity ?? '';
+    const identity =
+      event.workflowTaskStartedEventAttributes?.identity ?? event.activityTaskStartedEventAttributes?.identity ?? '';
     const queue = event.workflowTaskScheduledEventAttributes?.taskQueue;
-    return [`  +${at - signalledAt} ms #${String(event.eventId)} ${type} ${identity}${queue?.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? ` sticky:${queue.name ?? ''}` : ''}`];
+    return [
+      `  +${at - signalledAt} ms #${String(event.eventId)} ${type} ${identity}${queue?.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? ` sticky:${queue.name ?? ''}` : ''}`,
+    ];
   });
   console.log(`[shutdown] tasks of ${workflowId} from the signal on:\n${lines.join('\n')}`);
-  for (const worker of workers) console.log(`[shutdown] ${worker.launcher} (pid ${worker.workerPid}) output tail:\n${worker.output().slice(-3000)}`);
+  for (const worker of workers)
+    console.log(
+      `[shutdown] ${worker.launcher} (pid ${worker.workerPid}) output tail:\n${worker.output().slice(-3000)}`,
+    );
 }
 
 /** Every event reached its callback exactly once. */
@@ -166,7 +199,9 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
   });
   after(async () => {
     for (const f of figures) {
-      console.log(`[shutdown] ${f.delivery}: stream reopened ${f.reopenMs} ms, next callback on the other worker ${f.handoverMs} ms, stopped worker gone ${f.exitMs} ms after the signal`);
+      console.log(
+        `[shutdown] ${f.delivery}: stream reopened ${f.reopenMs} ms, next callback on the other worker ${f.handoverMs} ms, stopped worker gone ${f.exitMs} ms after the signal`,
+      );
     }
     await h?.close();
   });
@@ -175,7 +210,9 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
     it(delivery.name, { skip: delivery.skip?.() }, async () => {
       const env = { ARKOR_SHUTDOWN_GRACE_MS: String(GRACE_MS) };
       const workers = await Promise.all(
-        (delivery.survivorLauncher ? [delivery.launcher] : [delivery.launcher, delivery.launcher]).map((launcher) => launchWorker(h, launcher, env)),
+        (delivery.survivorLauncher ? [delivery.launcher] : [delivery.launcher, delivery.launcher]).map((launcher) =>
+          launchWorker(h, launcher, env),
+        ),
       );
       try {
         const name = `signal-${index}`;
@@ -188,7 +225,10 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
         if (delivery.survivorLauncher) workers.push(await launchWorker(h, delivery.survivorLauncher, env));
         const survivor = workers.find((w) => w !== victim);
         assert.ok(survivor);
-        assert.ok(!h.recordsOf(jobId).some((r) => r.callback === 'onCompleted'), 'the signal must land while the job trains');
+        assert.ok(
+          !h.recordsOf(jobId).some((r) => r.callback === 'onCompleted'),
+          'the signal must land while the job trains',
+        );
 
         const job = () => h.emulator.stats().jobs.find((j) => j.id === jobId);
         const opensBefore = job()?.streamOpens.length ?? 0;
@@ -201,13 +241,19 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
           const resumed = await eventually(
             () => {
               const opens = job()?.streamOpens ?? [];
-              return opens.length > opensBefore ? { at: Date.now(), cursor: Number(opens[opensBefore] ?? 0) } : undefined;
+              return opens.length > opensBefore
+                ? { at: Date.now(), cursor: Number(opens[opensBefore] ?? 0) }
+                : undefined;
             },
             HANDOVER_BOUND_MS * 2,
             'the stream to be opened again',
           );
           const next = await eventually(
-            () => readRecords(h.recordFile).find((r) => r.key.startsWith(`${jobId}:`) && r.pid === survivor.selfPid && Number(r.eventId) > resumed.cursor),
+            () =>
+              readRecords(h.recordFile).find(
+                (r) =>
+                  r.key.startsWith(`${jobId}:`) && r.pid === survivor.selfPid && Number(r.eventId) > resumed.cursor,
+              ),
             HANDOVER_BOUND_MS * 2,
             'a callback on the other worker for an event the resumed stream read',
           );
@@ -219,7 +265,10 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
             exitMs: exitedAt === undefined ? Number.NaN : exitedAt - signalledAt,
           });
           assert.ok(next.at - signalledAt <= HANDOVER_BOUND_MS, `hand-over took ${next.at - signalledAt} ms`);
-          assert.ok(exitedAt !== undefined && exitedAt - signalledAt <= EXIT_BOUND_MS, `the stopped worker exited after ${exitedAt === undefined ? '(never)' : exitedAt - signalledAt} ms`);
+          assert.ok(
+            exitedAt !== undefined && exitedAt - signalledAt <= EXIT_BOUND_MS,
+            `the stopped worker exited after ${exitedAt === undefined ? '(never)' : exitedAt - signalledAt} ms`,
+          );
         } catch (error) {
           await diagnose(h, workflowId, signalledAt, [victim, survivor]);
           throw error;
@@ -255,7 +304,10 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
       const signalledAt = Date.now();
       process.kill(victim.workerPid, 'SIGTERM');
       const exitedAt = await waitUntilGone(victim.workerPid, EXIT_BOUND_MS + 2_000);
-      assert.ok(exitedAt !== undefined && exitedAt - signalledAt <= EXIT_BOUND_MS, 'the stopped worker exited within grace + 5 s');
+      assert.ok(
+        exitedAt !== undefined && exitedAt - signalledAt <= EXIT_BOUND_MS,
+        'the stopped worker exited within grace + 5 s',
+      );
 
       const result = await h.service.outcome(workflowId);
       assert.equal(result.outcome, 'completed');

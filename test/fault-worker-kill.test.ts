@@ -15,7 +15,15 @@ import proto from '@temporalio/proto';
 import type { RunResult } from '../workflows/result.js';
 import type { TrainingRunInput } from '../workflows/input.js';
 import { readRecords } from './support/records.js';
-import { eventually, expectedEventKeys, startHarness, trainingInput, type ChildWorker, type EventPlan, type Harness } from './support/harness.js';
+import {
+  eventually,
+  expectedEventKeys,
+  startHarness,
+  trainingInput,
+  type ChildWorker,
+  type EventPlan,
+  type Harness,
+} from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const { temporal } = proto;
@@ -32,7 +40,9 @@ const fastRecovery = {
 
 const plan: EventPlan = { maxSteps: 30, loggingSteps: 1, evalSteps: 10, saveSteps: 10 };
 
-const prompts = [{ name: 'hello', messages: [{ role: 'user' as const, content: 'Say hello' }], expect: { scorer: 'nonEmpty' } }];
+const prompts = [
+  { name: 'hello', messages: [{ role: 'user' as const, content: 'Say hello' }], expect: { scorer: 'nonEmpty' } },
+];
 
 /** Waits until `activityType` runs, on `worker`, for the workflow `workflowId`. */
 async function inFlight(h: Harness, workflowId: string, activityType: string, worker: ChildWorker): Promise<void> {
@@ -41,7 +51,10 @@ async function inFlight(h: Harness, workflowId: string, activityType: string, wo
     async () => {
       const description = await h.temporal.client.workflow.getHandle(workflowId).describe();
       return (description.raw.pendingActivities ?? []).find(
-        (p) => p.activityType?.name === activityType && p.state === STARTED && p.lastWorkerIdentity?.startsWith(identityPrefix),
+        (p) =>
+          p.activityType?.name === activityType &&
+          p.state === STARTED &&
+          p.lastWorkerIdentity?.startsWith(identityPrefix),
       );
     },
     60_000,
@@ -55,7 +68,12 @@ function jobsNamed(h: Harness, name: string) {
 
 /** Every event reached its callback, and nothing else did (held markers aside). */
 function assertEveryEventDelivered(h: Harness, jobId: string, eventPlan: EventPlan): void {
-  const keys = new Set(h.recordsOf(jobId).filter((r) => !r.callback.startsWith('hold:')).map((r) => r.key));
+  const keys = new Set(
+    h
+      .recordsOf(jobId)
+      .filter((r) => !r.callback.startsWith('hold:'))
+      .map((r) => r.key),
+  );
   assert.deepEqual([...keys].sort(), expectedEventKeys(jobId, eventPlan).sort());
 }
 
@@ -87,7 +105,10 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     worker = await spawn();
   }
 
-  async function run(name: string, input: Omit<TrainingRunInput, 'trainer'> & { trainer?: Partial<TrainingRunInput['trainer']> } = {}) {
+  async function run(
+    name: string,
+    input: Omit<TrainingRunInput, 'trainer'> & { trainer?: Partial<TrainingRunInput['trainer']> } = {},
+  ) {
     const { trainer, ...rest } = input;
     return h.service.start(trainingInput({ ...fastRecovery, ...rest, trainer: { name, ...plan, ...trainer } }));
   }
@@ -140,8 +161,13 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
   }
 
   it('onFailed: retried on the replacement; the run fails with the training error', async () => {
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'kill-onFailed' }, { failAtStep: { step: 12, error: 'CUDA out of memory' } });
-    const { workflowId } = await run('kill-onFailed', { callbacks: { ...fastRecovery.callbacks, set: 'holdOnFailed' } });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'kill-onFailed' },
+      { failAtStep: { step: 12, error: 'CUDA out of memory' } },
+    );
+    const { workflowId } = await run('kill-onFailed', {
+      callbacks: { ...fastRecovery.callbacks, set: 'holdOnFailed' },
+    });
     await killDuring(workflowId, 'onFailed');
     const result = await h.service.outcome(workflowId);
     const jobId = assertOneJob('kill-onFailed', result, 'failed');
@@ -158,7 +184,10 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     const result = await h.service.outcome(workflowId);
     assertOneJob('kill-smoke', result, 'completed');
     assert.equal(typeof result.status?.baseScore, 'number');
-    assert.deepEqual(result.status?.checkpoints.map((c) => typeof c.score), ['number', 'number', 'number']);
+    assert.deepEqual(
+      result.status?.checkpoints.map((c) => typeof c.score),
+      ['number', 'number', 'number'],
+    );
   });
 
   it("the gate's final smoke test: retried on the replacement, the gate decides on its score", async () => {
@@ -168,7 +197,11 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     const { workflowId } = await run('kill-gate', { smokeTest: { prompts }, gate: { minScore: 0.5 } });
     const jobId = await eventually(async () => (await h.service.status(workflowId)).jobId, 30_000, 'the job id');
     // The final smoke test comes after onCompleted; the checkpoints' came before it.
-    await eventually(() => (h.recordsOf(jobId).some((r) => r.callback === 'onCompleted') ? true : undefined), 30_000, 'onCompleted');
+    await eventually(
+      () => (h.recordsOf(jobId).some((r) => r.callback === 'onCompleted') ? true : undefined),
+      30_000,
+      'onCompleted',
+    );
     await killDuring(workflowId, 'smokeTest');
     const result = await h.service.outcome(workflowId);
     assertOneJob('kill-gate', result, 'completed');
@@ -200,8 +233,14 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     const childId = `${workflowId}/notify/started/hook`;
     await eventually(
       async () => {
-        const child = await h.temporal.client.workflow.getHandle(childId).describe().catch(() => undefined);
-        return child && (child.raw.pendingActivities ?? []).some((p) => p.state === STARTED && p.lastWorkerIdentity?.startsWith(`${String(worker.process.pid)}@`))
+        const child = await h.temporal.client.workflow
+          .getHandle(childId)
+          .describe()
+          .catch(() => undefined);
+        return child &&
+          (child.raw.pendingActivities ?? []).some(
+            (p) => p.state === STARTED && p.lastWorkerIdentity?.startsWith(`${String(worker.process.pid)}@`),
+          )
           ? true
           : undefined;
       },
@@ -215,7 +254,11 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     assertOneJob('kill-notify', result, 'completed');
     const delivered = receiver.requests.slice(before).filter((r) => r.status === 200);
     assert.ok(delivered.length >= 1);
-    assert.equal(new Set(delivered.map((r) => r.headers['idempotency-key'])).size, 1, 'one notification, under one key');
+    assert.equal(
+      new Set(delivered.map((r) => r.headers['idempotency-key'])).size,
+      1,
+      'one notification, under one key',
+    );
   });
 
   it('the cancel of a stop: retried until the backend confirms; the run ends stopped', async () => {
@@ -241,7 +284,9 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
       const jobId = await eventually(async () => (await h.service.status(workflowId)).jobId, 30_000, 'the job id');
       await eventually(() => (h.recordsOf(jobId).length >= 5 ? true : undefined), 30_000, 'the first events');
       const pending = await h.temporal.client.workflow.getHandle(workflowId).describe();
-      const stream = (pending.raw.pendingActivities ?? []).find((p) => p.activityType?.name === 'followJob' && p.state === STARTED);
+      const stream = (pending.raw.pendingActivities ?? []).find(
+        (p) => p.activityType?.name === 'followJob' && p.state === STARTED,
+      );
       const holderPid = Number(stream?.lastWorkerIdentity?.split('@')[0]);
       const [holder, survivor] = holderPid === second.process.pid ? [second, worker] : [worker, second];
       assert.equal(holder.process.pid, holderPid, 'the stream runs on one of the two workers');
@@ -253,18 +298,24 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
       assertOneJob('kill-one-of-two', result, 'completed');
       assertEveryEventDelivered(h, jobId, long);
       assert.ok(
-        readRecords(h.recordFile).some((r) => r.key.startsWith(`${jobId}:`) && r.pid === survivor.process.pid && r.at >= killedAt),
+        readRecords(h.recordFile).some(
+          (r) => r.key.startsWith(`${jobId}:`) && r.pid === survivor.process.pid && r.at >= killedAt,
+        ),
         'the survivor delivered events after the kill',
       );
       // The stream's last attempt, the one that saw training end, ran on the survivor.
       const events = (await h.temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
       const streamScheduled = new Set(
-        events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'followJob').map((e) => String(e.eventId)),
+        events
+          .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'followJob')
+          .map((e) => String(e.eventId)),
       );
       const streamStarts = events
         .map((e) => e.activityTaskStartedEventAttributes)
         .filter((a) => a && streamScheduled.has(String(a.scheduledEventId)));
-      assert.ok(streamStarts.length > 0 && streamStarts.at(-1)?.identity?.startsWith(`${String(survivor.process.pid)}@`));
+      assert.ok(
+        streamStarts.length > 0 && streamStarts.at(-1)?.identity?.startsWith(`${String(survivor.process.pid)}@`),
+      );
     } finally {
       if (second !== worker) await second.kill();
     }

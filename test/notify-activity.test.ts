@@ -44,8 +44,11 @@ describe('notify activity', () => {
   let channels: Map<string, NotificationChannel>;
   let activities: ReturnType<typeof createNotifyActivities>;
   const logs: LogEntry[] = [];
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('DEBUG', (entry) => logs.push(entry)) });
-  const run = (value: NotificationInput, acts = activities): Promise<NotifyResult> => env.run((i: NotificationInput) => acts.notify(i), value);
+  const env = new MockActivityEnvironment(undefined, {
+    logger: new DefaultLogger('DEBUG', (entry) => logs.push(entry)),
+  });
+  const run = (value: NotificationInput, acts = activities): Promise<NotifyResult> =>
+    env.run((i: NotificationInput) => acts.notify(i), value);
 
   before(async () => {
     receiver = await startWebhookReceiver();
@@ -72,7 +75,9 @@ describe('notify activity', () => {
     assert.equal(request?.method, 'POST');
     assert.equal(request?.path, `/slack${SECRET_PATH}`);
     assert.equal(request?.headers['content-type'], 'application/json');
-    assert.deepEqual(request?.body, { text: '*Run support-bot completed*\nfinal loss 0.12\nscore 0.9 &lt;gate 0.8&gt; &amp; promoted' });
+    assert.deepEqual(request?.body, {
+      text: '*Run support-bot completed*\nfinal loss 0.12\nscore 0.9 &lt;gate 0.8&gt; &amp; promoted',
+    });
   });
 
   it('posts the JSON webhook body with an Idempotency-Key header', async () => {
@@ -181,10 +186,13 @@ describe('notification channel configuration', () => {
         variable,
       );
     }
-    assert.throws(() => loadNotificationChannels(bad), (error: unknown) => {
-      assert.ok(error instanceof Error);
-      for (const variable of Object.keys(bad)) assert.ok(error.message.includes(variable), variable);
-      return true;
-    });
+    assert.throws(
+      () => loadNotificationChannels(bad),
+      (error: unknown) => {
+        assert.ok(error instanceof Error);
+        for (const variable of Object.keys(bad)) assert.ok(error.message.includes(variable), variable);
+        return true;
+      },
+    );
   });
 });

@@ -55,7 +55,10 @@ function requests(route: string): number {
 }
 
 async function completedJob(name: string): Promise<string> {
-  const job = await client.createJob({ name, config: { model: MODEL, datasetSource: { type: 'huggingface', name: 'org/data' }, maxSteps: 6 } });
+  const job = await client.createJob({
+    name,
+    config: { model: MODEL, datasetSource: { type: 'huggingface', name: 'org/data' }, maxSteps: 6 },
+  });
   for (;;) {
     const { job: current } = await client.getJob(job.id);
     if (current.status === 'completed') return job.id;
@@ -113,20 +116,35 @@ describe('retarget', () => {
   });
 
   it('creates when missing, then patches only when the target changes', async () => {
-    const created = await activities.retarget({ slug: 'retarget-bot', target: finalOf(jobA), createWith: { authMode: 'none' } });
+    const created = await activities.retarget({
+      slug: 'retarget-bot',
+      target: finalOf(jobA),
+      createWith: { authMode: 'none' },
+    });
     assert.equal(created.created, true);
     assert.equal(created.changed, true);
-    assert.deepEqual({ ...created.deployment, deploymentId: 'x' }, { deploymentId: 'x', slug: 'retarget-bot', target: finalOf(jobA), authMode: 'none', enabled: true });
+    assert.deepEqual(
+      { ...created.deployment, deploymentId: 'x' },
+      { deploymentId: 'x', slug: 'retarget-bot', target: finalOf(jobA), authMode: 'none', enabled: true },
+    );
     assert.deepEqual(await activities.readDeployment('retarget-bot'), created.deployment);
 
     // A retry after a lost response (or a crash after the create) changes nothing.
-    const again = await activities.retarget({ slug: 'retarget-bot', target: finalOf(jobA), createWith: { authMode: 'none' } });
+    const again = await activities.retarget({
+      slug: 'retarget-bot',
+      target: finalOf(jobA),
+      createWith: { authMode: 'none' },
+    });
     assert.deepEqual(again, { deployment: created.deployment, changed: false, created: false });
     assert.equal(requests('POST /v1/endpoints'), 1);
     assert.equal(requests('PATCH /v1/endpoints/:id'), 0);
 
     const moved = await activities.retarget({ slug: 'retarget-bot', target: finalOf(jobB) });
-    assert.deepEqual(moved, { deployment: { ...created.deployment, target: finalOf(jobB) }, changed: true, created: false });
+    assert.deepEqual(moved, {
+      deployment: { ...created.deployment, target: finalOf(jobB) },
+      changed: true,
+      created: false,
+    });
     // Same target again (a retry after a crash after the PATCH): no second PATCH.
     const repeated = await activities.retarget({ slug: 'retarget-bot', target: finalOf(jobB) });
     assert.equal(repeated.changed, false);
@@ -142,7 +160,11 @@ describe('retarget', () => {
       token: emulator.token,
       scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
       fetch: async (url, init) => {
-        if (!raced && init?.method === 'POST' && (url instanceof Request ? url.url : url.toString()).includes('/v1/endpoints?')) {
+        if (
+          !raced &&
+          init?.method === 'POST' &&
+          (url instanceof Request ? url.url : url.toString()).includes('/v1/endpoints?')
+        ) {
           raced = true;
           await client.createDeployment({ slug: 'race-bot', target: BASE, authMode: 'none' });
         }
@@ -150,7 +172,11 @@ describe('retarget', () => {
       },
     });
     const racingActivities = inContext(createPromotionActivities({ arkor: racing, keyStore }));
-    const result = await racingActivities.retarget({ slug: 'race-bot', target: finalOf(jobA), createWith: { authMode: 'none' } });
+    const result = await racingActivities.retarget({
+      slug: 'race-bot',
+      target: finalOf(jobA),
+      createWith: { authMode: 'none' },
+    });
     assert.ok(raced);
     assert.equal(result.created, false);
     assert.equal(result.changed, true);
@@ -179,13 +205,19 @@ describe('verifyDeployment', () => {
   it('fails (without throwing) when the target differs, the deployment is missing or disabled', async () => {
     const differs = await activities.verifyDeployment(verifyInput('open-bot', finalOf(jobB)));
     assert.equal(differs.ok, false);
-    assert.match(differs.reason ?? '', /^deployment open-bot serves the final adapter of job .+, expected the final adapter of job /);
+    assert.match(
+      differs.reason ?? '',
+      /^deployment open-bot serves the final adapter of job .+, expected the final adapter of job /,
+    );
     const missing = await activities.verifyDeployment(verifyInput('ghost-bot', BASE));
     assert.deepEqual(missing, { ok: false, reason: 'deployment ghost-bot does not exist' });
 
     const created = await activities.retarget({ slug: 'off-bot', target: BASE, createWith: { authMode: 'none' } });
     await client.updateDeployment(created.deployment.deploymentId, { enabled: false });
-    assert.deepEqual(await activities.verifyDeployment(verifyInput('off-bot', BASE)), { ok: false, reason: 'deployment off-bot is disabled' });
+    assert.deepEqual(await activities.verifyDeployment(verifyInput('off-bot', BASE)), {
+      ok: false,
+      reason: 'deployment off-bot is disabled',
+    });
   });
 
   it('throws on a transient edge error (503) and fails on a permanent one (404)', async () => {
@@ -214,7 +246,11 @@ describe('verifyDeployment', () => {
   });
 
   it('verifies a keyed deployment with a temporary key when the store has none, and revokes it', async () => {
-    const { deployment } = await activities.retarget({ slug: 'keyless-bot', target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } });
+    const { deployment } = await activities.retarget({
+      slug: 'keyless-bot',
+      target: finalOf(jobA),
+      createWith: { authMode: 'fixed_api_key' },
+    });
     assert.deepEqual(await activities.verifyDeployment(verifyInput('keyless-bot', finalOf(jobA))), { ok: true });
     const keys = await client.listDeploymentKeys(deployment.deploymentId);
     assert.equal(keys.length, 1);
@@ -224,8 +260,14 @@ describe('verifyDeployment', () => {
   });
 
   it('revokes verification keys orphaned by a crashed attempt', async () => {
-    const { deployment } = await activities.retarget({ slug: 'orphan-bot', target: BASE, createWith: { authMode: 'fixed_api_key' } });
-    const orphan = await client.createDeploymentKey(deployment.deploymentId, { label: `${VERIFICATION_KEY_LABEL_PREFIX} crashed` });
+    const { deployment } = await activities.retarget({
+      slug: 'orphan-bot',
+      target: BASE,
+      createWith: { authMode: 'fixed_api_key' },
+    });
+    const orphan = await client.createDeploymentKey(deployment.deploymentId, {
+      label: `${VERIFICATION_KEY_LABEL_PREFIX} crashed`,
+    });
     plaintexts.add(orphan.plaintext);
     const eager = inContext(createPromotionActivities({ arkor: client, keyStore, verificationKeyMaxAgeMs: 0 }));
     assert.deepEqual(await eager.verifyDeployment(verifyInput('orphan-bot', BASE)), { ok: true });
@@ -238,7 +280,9 @@ describe('verifyDeployment', () => {
 describe('createDeploymentKey', () => {
   let deploymentId: string;
   before(async () => {
-    deploymentId = (await activities.retarget({ slug: 'keyed-bot', target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } })).deployment.deploymentId;
+    deploymentId = (
+      await activities.retarget({ slug: 'keyed-bot', target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } })
+    ).deployment.deploymentId;
   });
 
   it('stores the plaintext in a 0600 file, returns only id, prefix, label and path, and the key works', async () => {
@@ -247,7 +291,10 @@ describe('createDeploymentKey', () => {
     assert.equal(result.origin, 'created');
     // The label names the run that created the key (MockActivityEnvironment's workflow id is "test").
     assert.equal(result.label, `production ${keyMarker('test')}`);
-    assert.equal((await client.listDeploymentKeys(deploymentId)).find((key) => key.id === result.keyId)?.label, result.label);
+    assert.equal(
+      (await client.listDeploymentKeys(deploymentId)).find((key) => key.id === result.keyId)?.label,
+      result.label,
+    );
     assert.ok(result.storedAt);
     assert.equal(result.storedAt, join(keyDir, 'store', 'keyed-bot', `${result.keyId}.key`));
     assert.equal((await stat(result.storedAt)).mode & 0o777, 0o600);
@@ -258,7 +305,10 @@ describe('createDeploymentKey', () => {
     assert.ok(plaintext.startsWith(result.prefix));
     assertNoSecret(result);
     assert.equal(await keyStore.keyFor('keyed-bot'), plaintext);
-    assert.ok((await readChatText(await client.edgeChat('keyed-bot', plaintext, { messages: PROMPT.messages, stream: false }))).length > 0);
+    assert.ok(
+      (await readChatText(await client.edgeChat('keyed-bot', plaintext, { messages: PROMPT.messages, stream: false })))
+        .length > 0,
+    );
     // Only the key file and the pointer: no temporary file left behind.
     assert.deepEqual((await readdir(join(keyDir, 'store', 'keyed-bot'))).sort(), [`${result.keyId}.key`, 'latest']);
     // The stored key is what verification uses: no temporary key is created.
@@ -275,7 +325,10 @@ describe('createDeploymentKey', () => {
     assert.equal(first.origin, 'reattached');
     assert.equal(requests('POST /v1/endpoints/:id/keys'), creates);
     const live = (await client.listDeploymentKeys(deploymentId)).filter((key) => key.enabled);
-    assert.deepEqual(live.map((key) => key.id), [first.keyId]);
+    assert.deepEqual(
+      live.map((key) => key.id),
+      [first.keyId],
+    );
   });
 
   it('keeps a live key whose plaintext this store lost, and says it has none', async () => {
@@ -288,7 +341,13 @@ describe('createDeploymentKey', () => {
     assert.deepEqual(again, { keyId: old.keyId, prefix: old.prefix, label: old.label, origin: 'reattached' });
     assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes);
     assert.equal((await client.listDeploymentKeys(deploymentId)).find((key) => key.id === old.keyId)?.enabled, true);
-    assert.ok(logs.some((entry) => entry.level === 'WARN' && /its plaintext is in the key store of the worker that created it/.test(entry.message)));
+    assert.ok(
+      logs.some(
+        (entry) =>
+          entry.level === 'WARN' &&
+          /its plaintext is in the key store of the worker that created it/.test(entry.message),
+      ),
+    );
     // Put back for the next test.
     await keyStore.put('keyed-bot', old.keyId, plaintext);
   });
@@ -297,7 +356,10 @@ describe('createDeploymentKey', () => {
     const broken: KeyStore = { ...keyStore, put: () => Promise.reject(new Error('disk full')) };
     const failing = inContext(createPromotionActivities({ arkor: client, keyStore: broken }));
     const before = new Set((await client.listDeploymentKeys(deploymentId)).map((key) => key.id));
-    await assert.rejects(failing.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'staging' }), /disk full/);
+    await assert.rejects(
+      failing.createDeploymentKey({ deploymentId, slug: 'keyed-bot', label: 'staging' }),
+      /disk full/,
+    );
     const added = (await client.listDeploymentKeys(deploymentId)).filter((key) => !before.has(key.id));
     assert.equal(added.length, 1);
     assert.equal(added[0]?.enabled, false);
@@ -311,7 +373,8 @@ describe('createDeploymentKey', () => {
     const stored = await keyStore.get('keyed-bot');
     assert.ok(stored);
     // Revoked by hand, with every other key of the deployment.
-    for (const key of await client.listDeploymentKeys(deploymentId)) await client.revokeDeploymentKey(deploymentId, key.id);
+    for (const key of await client.listDeploymentKeys(deploymentId))
+      await client.revokeDeploymentKey(deploymentId, key.id);
     assert.deepEqual(await activities.verifyDeployment(verifyInput('keyed-bot', finalOf(jobA))), { ok: true });
     const keys = await client.listDeploymentKeys(deploymentId);
     assert.ok(keys.every((key) => !key.enabled));
@@ -319,15 +382,20 @@ describe('createDeploymentKey', () => {
   });
 });
 
-describe('deployment keys do not depend on one worker\'s disk', () => {
+describe("deployment keys do not depend on one worker's disk", () => {
   const slug = 'fleet-bot';
   let deploymentId: string;
   before(async () => {
-    deploymentId = (await activities.retarget({ slug, target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } })).deployment.deploymentId;
+    deploymentId = (
+      await activities.retarget({ slug, target: finalOf(jobA), createWith: { authMode: 'fixed_api_key' } })
+    ).deployment.deploymentId;
   });
 
   /** The promotion activities of another worker, with its own empty key store, in an attempt of `workflowId`. */
-  async function worker(workflowId: string, deps: Partial<PromotionDeps> = {}): Promise<{ acts: PromotionActivities; store: KeyStore }> {
+  async function worker(
+    workflowId: string,
+    deps: Partial<PromotionDeps> = {},
+  ): Promise<{ acts: PromotionActivities; store: KeyStore }> {
     const store = fileKeyStore(await mkdtemp(join(keyDir, 'worker-')));
     const attempt = new MockActivityEnvironment(
       { workflowExecution: { workflowId, runId: `${workflowId}-run` } },
@@ -335,30 +403,49 @@ describe('deployment keys do not depend on one worker\'s disk', () => {
     );
     const acts = createPromotionActivities({ arkor: client, keyStore: store, ...deps });
     const entries = Object.entries(acts as Record<string, AnyActivity>);
-    return { acts: Object.fromEntries(entries.map(([name, fn]) => [name, (...args: unknown[]) => attempt.run(fn, ...args)])) as PromotionActivities, store };
+    return {
+      acts: Object.fromEntries(
+        entries.map(([name, fn]) => [name, (...args: unknown[]) => attempt.run(fn, ...args)]),
+      ) as PromotionActivities,
+      store,
+    };
   }
 
   async function answersWith(plaintext: string): Promise<boolean> {
     try {
-      return (await readChatText(await client.edgeChat(slug, plaintext, { messages: PROMPT.messages, stream: false }))).length > 0;
+      return (
+        (await readChatText(await client.edgeChat(slug, plaintext, { messages: PROMPT.messages, stream: false })))
+          .length > 0
+      );
     } catch (error) {
       if (error instanceof CloudApiError && error.status === 401) return false;
       throw error;
     }
   }
 
-  const liveKeyIds = async () => (await client.listDeploymentKeys(deploymentId)).filter((key) => key.enabled).map((key) => key.id).sort();
+  const liveKeyIds = async () =>
+    (await client.listDeploymentKeys(deploymentId))
+      .filter((key) => key.enabled)
+      .map((key) => key.id)
+      .sort();
 
   it('a retry on another worker, with an empty key store, takes the key its run created: no revoke, no second key', async () => {
-    const first = await (await worker('run-retried')).acts.createDeploymentKey({ deploymentId, slug, label: 'retried' });
+    const first = await (
+      await worker('run-retried')
+    ).acts.createDeploymentKey({ deploymentId, slug, label: 'retried' });
     assert.ok(first.storedAt);
     const plaintext = (await readFile(first.storedAt, 'utf8')).trim();
     plaintexts.add(plaintext);
     const liveBefore = await liveKeyIds();
-    const [creates, revokes] = [requests('POST /v1/endpoints/:id/keys'), requests('DELETE /v1/endpoints/:id/keys/:keyId')];
+    const [creates, revokes] = [
+      requests('POST /v1/endpoints/:id/keys'),
+      requests('DELETE /v1/endpoints/:id/keys/:keyId'),
+    ];
 
     // The first attempt's completion was lost; the retry runs on a worker that never saw the key.
-    const retried = await (await worker('run-retried')).acts.createDeploymentKey({ deploymentId, slug, label: 'retried' });
+    const retried = await (
+      await worker('run-retried')
+    ).acts.createDeploymentKey({ deploymentId, slug, label: 'retried' });
     assert.deepEqual(retried, { keyId: first.keyId, prefix: first.prefix, label: first.label, origin: 'reattached' });
     assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes, 'no key revoked');
     assert.equal(requests('POST /v1/endpoints/:id/keys'), creates, 'no second key');
@@ -373,7 +460,10 @@ describe('deployment keys do not depend on one worker\'s disk', () => {
     const plaintext = (await readFile(first.storedAt, 'utf8')).trim();
     plaintexts.add(plaintext);
     assert.ok(await answersWith(plaintext));
-    const [creates, revokes] = [requests('POST /v1/endpoints/:id/keys'), requests('DELETE /v1/endpoints/:id/keys/:keyId')];
+    const [creates, revokes] = [
+      requests('POST /v1/endpoints/:id/keys'),
+      requests('DELETE /v1/endpoints/:id/keys/:keyId'),
+    ];
 
     // The next run of the schedule: another workflow, on a container that starts with no keys.
     const next = await (await worker('nightly-2')).acts.createDeploymentKey({ deploymentId, slug, label: 'nightly' });
@@ -423,15 +513,22 @@ describe('deployment keys do not depend on one worker\'s disk', () => {
     assert.equal(retried.origin, 'created');
     assert.ok(retried.storedAt);
     plaintexts.add((await readFile(retried.storedAt, 'utf8')).trim());
-    const live = (await client.listDeploymentKeys(deploymentId)).filter((key) => key.enabled && key.label.startsWith('lost '));
-    assert.deepEqual(live.map((key) => key.id), [retried.keyId]);
+    const live = (await client.listDeploymentKeys(deploymentId)).filter(
+      (key) => key.enabled && key.label.startsWith('lost '),
+    );
+    assert.deepEqual(
+      live.map((key) => key.id),
+      [retried.keyId],
+    );
   });
 
   it('never revokes a key a person created with the same label', async () => {
     const manual = await client.createDeploymentKey(deploymentId, { label: 'partner' });
     plaintexts.add(manual.plaintext);
     const revokes = requests('DELETE /v1/endpoints/:id/keys/:keyId');
-    const taken = await (await worker('run-partner')).acts.createDeploymentKey({ deploymentId, slug, label: 'partner' });
+    const taken = await (
+      await worker('run-partner')
+    ).acts.createDeploymentKey({ deploymentId, slug, label: 'partner' });
     assert.equal(requests('DELETE /v1/endpoints/:id/keys/:keyId'), revokes, 'no key revoked');
     assert.ok(await answersWith(manual.plaintext));
     assert.deepEqual(taken, { keyId: manual.id, prefix: manual.prefix, label: 'partner', origin: 'existing' });

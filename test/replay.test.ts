@@ -14,7 +14,9 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'histories
 describe('recorded histories replay on the current workflow code', () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   // Earlier recordings at the top, later ones in a folder per label (see record-histories.ts).
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json')).sort();
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.json'))
+    .sort();
 
   it('has recorded histories to replay', () => {
     assert.ok(files.length >= 3, `expected recorded histories in ${dir}`);

@@ -20,7 +20,10 @@ describe('callback retries, failure policies and batching', () => {
 
   /** The workflow's own failure type (what Temporal, Schedules and alerts see). */
   async function failureType(workflowId: string): Promise<string | undefined> {
-    const error = await h.service.handle(workflowId).result().catch((e: unknown) => e);
+    const error = await h.service
+      .handle(workflowId)
+      .result()
+      .catch((e: unknown) => e);
     assert.ok(error instanceof WorkflowFailedError, 'the workflow failed');
     assert.ok(error.cause instanceof ApplicationFailure);
     return error.cause.type ?? undefined;
@@ -112,7 +115,9 @@ describe('callback retries, failure policies and batching', () => {
 
   it('an unknown callback set fails the run before any job exists, naming callbacks.set', async () => {
     const jobsBefore = h.emulator.stats().jobs.length;
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'cb-nope' }, callbacks: { set: 'nope' } }));
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'cb-nope' }, callbacks: { set: 'nope' } }),
+    );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
     assert.match(result.reason ?? '', /callbacks\.set: the worker has no callback set "nope"/);
@@ -150,7 +155,10 @@ describe('callback retries, failure policies and batching', () => {
     const maxSteps = 60;
     const evalSteps = 10;
     const { workflowId } = await h.service.start(
-      trainingInput({ trainer: { name: 'cb-batched', maxSteps, evalSteps, saveSteps: 25 }, callbacks: { set: 'batched' } }),
+      trainingInput({
+        trainer: { name: 'cb-batched', maxSteps, evalSteps, saveSteps: 25 },
+        callbacks: { set: 'batched' },
+      }),
     );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);

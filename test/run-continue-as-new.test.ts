@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readRecords, type CallbackRecord } from './support/records.js';
-import { eventually, expectedEventKeys, startHarness, trainingInput, type EventPlan, type Harness } from './support/harness.js';
+import {
+  eventually,
+  expectedEventKeys,
+  startHarness,
+  trainingInput,
+  type EventPlan,
+  type Harness,
+} from './support/harness.js';
 
 function jobRecords(h: Harness, jobId: string): CallbackRecord[] {
   return readRecords(h.recordFile).filter((r) => r.key.startsWith(`${jobId}:`));
@@ -20,7 +27,9 @@ async function runIdsOf(h: Harness, workflowId: string, expected: number): Promi
       for await (const execution of h.temporal.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
         runs.push({ runId: execution.runId, startTime: execution.startTime });
       }
-      return runs.length >= expected ? runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime()).map((r) => r.runId) : undefined;
+      return runs.length >= expected
+        ? runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime()).map((r) => r.runId)
+        : undefined;
     },
     20_000,
     `visibility to list ${expected} runs of ${workflowId}`,
@@ -67,10 +76,16 @@ describe('a training run that continues as new', () => {
     const records = jobRecords(h, jobId);
     const keys = records.map((r) => r.key);
     assert.deepEqual([...keys].sort(), expectedEventKeys(jobId, plan).sort());
-    assert.equal(status.eventsReceived, keys.length - 1, 'every signalled event counted once (the terminal event is not signalled)');
+    assert.equal(
+      status.eventsReceived,
+      keys.length - 1,
+      'every signalled event counted once (the terminal event is not signalled)',
+    );
 
     // The loss summary carried across the hand-overs agrees with what the callbacks saw.
-    const trainLosses = records.flatMap((r) => (r.callback === 'onLog' && typeof r.loss === 'number' ? [{ step: r.step, loss: r.loss }] : []));
+    const trainLosses = records.flatMap((r) =>
+      r.callback === 'onLog' && typeof r.loss === 'number' ? [{ step: r.step, loss: r.loss }] : [],
+    );
     assert.equal(trainLosses.length, plan.maxSteps / plan.loggingSteps);
     const lowest = Math.min(...trainLosses.map((l) => l.loss));
     assert.ok(status.bestLoss);
@@ -78,7 +93,8 @@ describe('a training run that continues as new', () => {
     for (const { loss } of trainLosses) assert.ok(status.bestLoss.value <= loss);
     const lossAtStep = new Map(trainLosses.map((l) => [l.step, l.loss]));
     assert.ok(status.lossCurve.length > 0 && status.lossCurve.length <= 200);
-    for (const [step, loss] of status.lossCurve) assert.equal(loss, lossAtStep.get(step), `loss curve point at step ${step}`);
+    for (const [step, loss] of status.lossCurve)
+      assert.equal(loss, lossAtStep.get(step), `loss curve point at step ${step}`);
     for (let i = 1; i < status.lossCurve.length; i++) assert.ok(status.lossCurve[i]![0] > status.lossCurve[i - 1]![0]);
     assert.equal(status.lossCurve.at(-1)?.[0], plan.maxSteps);
     assert.equal(status.step, plan.maxSteps);
@@ -92,7 +108,9 @@ describe('a training run that continues as new', () => {
       const history = await h.temporal.client.workflow.getHandle(workflowId, runId).fetchHistory();
       sizes.push(history.events?.length ?? 0);
     }
-    console.log(`[continue-as-new] ${name}: ${status.runNumber} runs; history events per run: ${sizes.join(', ')} (total ${sizes.reduce((a, b) => a + b, 0)})`);
+    console.log(
+      `[continue-as-new] ${name}: ${status.runNumber} runs; history events per run: ${sizes.join(', ')} (total ${sizes.reduce((a, b) => a + b, 0)})`,
+    );
     console.log(`[continue-as-new] stream opens (Last-Event-ID): ${JSON.stringify(jobs[0]?.streamOpens)}`);
     for (const size of sizes) assert.ok(size < 1000, `a run's history has ${size} events`);
     // One stream per run, each resuming after the previous run's cursor (the first from nothing).
@@ -113,10 +131,17 @@ describe('a training run that continues as new', () => {
   it('stops on a stop signal sent during continue-as-new churn, and cancels the job', async () => {
     const { workflowId } = await h.service.start(
       // Longer than the test (300 s of training), so only the stop can end it.
-      trainingInput({ trainer: { name: 'can-stop', maxSteps: 60_000, loggingSteps: 10 }, continueAsNew: { afterSignals: 3 } }),
+      trainingInput({
+        trainer: { name: 'can-stop', maxSteps: 60_000, loggingSteps: 10 },
+        continueAsNew: { afterSignals: 3 },
+      }),
     );
     // Wait for the churn to be under way, then stop right after a hand-over.
-    await eventually(async () => ((await h.service.status(workflowId)).runNumber >= 3 ? true : undefined), 60_000, 'three runs');
+    await eventually(
+      async () => ((await h.service.status(workflowId)).runNumber >= 3 ? true : undefined),
+      60_000,
+      'three runs',
+    );
     console.log('[continue-as-new] run 3 reached');
     await h.service.stop(workflowId, 'enough');
     const result = await h.service.outcome(workflowId);

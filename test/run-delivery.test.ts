@@ -38,15 +38,26 @@ describe('exact, back-pressured delivery', () => {
     // checkpoint there) while the cancel is on its way, so the cancel finds the job completed.
     const name = 'moot-stop';
     const plan = { maxSteps: 40, loggingSteps: 1, saveSteps: 40 };
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name, ...plan, evalSteps: 1000 }, budget: { maxSteps: 20 } }));
-    const jobId = await armWhenCreated(h, name, (id) => [{ method: 'POST', path: `/v1/jobs/${id}/cancel`, delayMs: 1_500 }]);
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name, ...plan, evalSteps: 1000 }, budget: { maxSteps: 20 } }),
+    );
+    const jobId = await armWhenCreated(h, name, (id) => [
+      { method: 'POST', path: `/v1/jobs/${id}/cancel`, delayMs: 1_500 },
+    ]);
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
     assert.equal(result.stop, undefined);
     assert.equal(result.status.eventsNotDispatched, 0);
     const records = h.recordsOf(jobId);
-    assert.deepEqual(records.map((r) => r.key), expectedEventKeys(jobId, plan), 'every event once, in order');
-    assert.deepEqual(records.filter((r) => r.callback === 'onCheckpoint').map((r) => r.step), [40]);
+    assert.deepEqual(
+      records.map((r) => r.key),
+      expectedEventKeys(jobId, plan),
+      'every event once, in order',
+    );
+    assert.deepEqual(
+      records.filter((r) => r.callback === 'onCheckpoint').map((r) => r.step),
+      [40],
+    );
     assert.equal(h.emulator.stats().jobs.find((job) => job.id === jobId)?.cancelsAccepted, 0);
   });
 
@@ -77,7 +88,10 @@ describe('exact, back-pressured delivery', () => {
     assert.equal(result.outcome, 'completed', result.reason);
     const logs = h.recordsOf(result.jobId!).filter((r) => r.callback === 'onLog');
     // Step 8 failed on the first attempt and ran again on the second; nothing before it did.
-    assert.deepEqual(logs.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7, 8, ...Array.from({ length: 23 }, (_, i) => i + 8)]);
+    assert.deepEqual(
+      logs.map((r) => r.step),
+      [1, 2, 3, 4, 5, 6, 7, 8, ...Array.from({ length: 23 }, (_, i) => i + 8)],
+    );
     assert.deepEqual(
       logs.filter((r) => r.step === 8).map((r) => r.attempt),
       [1, 2],
@@ -111,21 +125,30 @@ describe('exact, back-pressured delivery', () => {
             try {
               await run.executeUpdate(deliverUpdate, { args: [{ after, events: batch }] });
             } catch (error) {
-              const stale = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === STALE_DELIVERY;
+              const stale =
+                error instanceof WorkflowUpdateFailedError &&
+                error.cause instanceof ApplicationFailure &&
+                error.cause.type === STALE_DELIVERY;
               if (!stale) throw error;
               refused++;
             }
             after = positionAfter(after, batch);
           }
           if (context.info.attempt === 1) throw ApplicationFailure.retryable('reader lost');
-          return { kind: 'terminal', event: { id: String(total + 1), payload: { type: 'training.completed', timestamp: new Date().toISOString(), artifacts: [] } } };
+          return {
+            kind: 'terminal',
+            event: {
+              id: String(total + 1),
+              payload: { type: 'training.completed', timestamp: new Date().toISOString(), artifacts: [] },
+            },
+          };
         },
       },
     });
     const running = reader.run();
     try {
       const service = new TrainingService(h.temporal.client, { taskQueue });
-      const { workflowId } = await service.start(trainingInput({ trainer: { name: 'redelivery', maxSteps: 100_000 }}));
+      const { workflowId } = await service.start(trainingInput({ trainer: { name: 'redelivery', maxSteps: 100_000 } }));
       const result = await service.outcome(workflowId);
       assert.equal(result.outcome, 'completed', result.reason);
       const keys = h.recordsOf(result.jobId!).map((r) => r.key);
@@ -179,7 +202,9 @@ describe('exact, back-pressured delivery', () => {
       // hands over; 200-event deliveries are ≈ 45 KiB each. Unbounded, the run blocked on the
       // checkpoint took about 300 deliveries (60,000 events, > 12 MiB).
       const runs = await historyChain(h.temporal.client, started.workflowId, started.firstExecutionRunId ?? '');
-      console.log(`[backpressure] ${runs.length} runs; largest ${Math.max(...runs.map((r) => r.events))} events, ${Math.max(...runs.map((r) => r.bytes))} bytes, ${Math.max(...runs.map((r) => r.signals))} deliveries`);
+      console.log(
+        `[backpressure] ${runs.length} runs; largest ${Math.max(...runs.map((r) => r.events))} events, ${Math.max(...runs.map((r) => r.bytes))} bytes, ${Math.max(...runs.map((r) => r.signals))} deliveries`,
+      );
       assert.ok(runs.length > 1, 'the run continued as new');
       for (const run of runs) {
         assert.ok(run.signals <= afterSignals + 10, `run ${run.runId}: ${run.signals} deliveries`);
@@ -200,7 +225,16 @@ function syntheticStream(total: number): RunEvent[] {
     if (index === 0) return { ...id, payload: { type: 'training.started', timestamp } };
     return {
       ...id,
-      payload: { type: 'training.log', timestamp, step: index, loss: 1, evalLoss: null, learningRate: null, epoch: null, samplesPerSecond: null },
+      payload: {
+        type: 'training.log',
+        timestamp,
+        step: index,
+        loss: 1,
+        evalLoss: null,
+        learningRate: null,
+        epoch: null,
+        samplesPerSecond: null,
+      },
     };
   });
 }

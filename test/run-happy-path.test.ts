@@ -21,7 +21,11 @@ describe('a training run on the real dev server and the emulator', () => {
 
     const records = readRecords(h.recordFile).filter((r) => r.key.startsWith(result.jobId!));
     const sequence = records.map((r) =>
-      r.callback === 'onLog' ? `log:${r.step}:${r.loss === null ? 'eval' : 'train'}` : r.callback === 'onCheckpoint' ? `ckpt:${r.step}` : r.callback,
+      r.callback === 'onLog'
+        ? `log:${r.step}:${r.loss === null ? 'eval' : 'train'}`
+        : r.callback === 'onCheckpoint'
+          ? `ckpt:${r.step}`
+          : r.callback,
     );
     const expected: string[] = ['onStarted'];
     for (let step = 1; step <= 30; step++) {

@@ -23,9 +23,11 @@ describe('how runs end', () => {
   });
   after(async () => h?.close());
 
-
   it('a backend-reported failure calls onFailed only and fails the run with the result', async () => {
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'fails-at-7' }, { failAtStep: { step: 7, error: 'CUDA OOM' } });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'fails-at-7' },
+      { failAtStep: { step: 7, error: 'CUDA OOM' } },
+    );
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'fails-at-7', maxSteps: 20 } }));
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
@@ -38,7 +40,10 @@ describe('how runs end', () => {
     assert.equal(failed?.error, 'CUDA OOM');
     assert.equal(failed?.status, 'failed');
     // The workflow itself failed (so Schedules and alerts see a failure), carrying the result.
-    const error = await h.service.handle(workflowId).result().catch((e: unknown) => e);
+    const error = await h.service
+      .handle(workflowId)
+      .result()
+      .catch((e: unknown) => e);
     assert.ok(error instanceof WorkflowFailedError);
     assert.ok(error.cause instanceof ApplicationFailure);
     assert.equal(error.cause.type, 'TrainingFailed');
@@ -46,22 +51,37 @@ describe('how runs end', () => {
 
   it('a 401 on the stream blocks the run visibly; it resumes once Arkor serves it again', async () => {
     const unauthorised = { kind: 'status', status: 401 } as const;
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'unauthorised-stream' }, { streamConnections: [unauthorised, unauthorised] });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'unauthorised-stream' },
+      { streamConnections: [unauthorised, unauthorised] },
+    );
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'unauthorised-stream' } }));
-    const blocked = await eventually(async () => (await h.service.status(workflowId)).blocked, 30_000, 'the run to show blocked');
+    const blocked = await eventually(
+      async () => (await h.service.status(workflowId)).blocked,
+      30_000,
+      'the run to show blocked',
+    );
     assert.match(blocked.reason, /Arkor answered 401/);
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
     assert.equal(result.status.blocked, undefined, 'no longer blocked');
     const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
     assert.equal(job?.streamOpens.length, 3, 'two refused opens, then a healthy one');
-    assert.deepEqual(h.recordsOf(result.jobId!).map((r) => r.key), expectedEventKeys(result.jobId!, { maxSteps: 30, evalSteps: 10, saveSteps: 10 }));
+    assert.deepEqual(
+      h.recordsOf(result.jobId!).map((r) => r.key),
+      expectedEventKeys(result.jobId!, { maxSteps: 30, evalSteps: 10, saveSteps: 10 }),
+    );
   });
 
   it('a blocked run can still be stopped, which cancels the job', async () => {
     const unauthorised = { kind: 'status', status: 403 } as const;
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'forbidden-stream' }, { streamConnections: Array.from({ length: 20 }, () => unauthorised) });
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'forbidden-stream', maxSteps: 2000 } }));
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'forbidden-stream' },
+      { streamConnections: Array.from({ length: 20 }, () => unauthorised) },
+    );
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'forbidden-stream', maxSteps: 2000 } }),
+    );
     await eventually(async () => (await h.service.status(workflowId)).blocked, 30_000, 'the run to show blocked');
     await h.service.stop(workflowId, 'blocked for too long');
     const result = await h.service.outcome(workflowId);
@@ -73,7 +93,9 @@ describe('how runs end', () => {
   it('a job deleted before its first event fails the run within the check interval, calling onFailed', async () => {
     h.emulator.setBehaviour({ kind: 'nameContains', text: 'deleted-early' }, { notVisibleForOpens: 10_000 });
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'deleted-early' } }));
-    const jobId = await armWhenCreated(h, 'deleted-early', (id) => [{ method: 'GET', path: `/v1/jobs/${id}`, status: 404 }]);
+    const jobId = await armWhenCreated(h, 'deleted-early', (id) => [
+      { method: 'GET', path: `/v1/jobs/${id}`, status: 404 },
+    ]);
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
     assert.match(result.reason ?? '', /no longer exists/);
@@ -84,14 +106,20 @@ describe('how runs end', () => {
   });
 
   it('a permanent stream failure (410) cancels the job and calls onFailed', async () => {
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'gone-stream' }, { streamConnections: [{ kind: 'status', status: 410 }] });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'gone-stream' },
+      { streamConnections: [{ kind: 'status', status: 410 }] },
+    );
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'gone-stream', maxSteps: 2000 } }));
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
     assert.match(result.reason ?? '', /410/);
     const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
     assert.equal(job?.status, 'cancelled', 'the run gave up on the job, so the job was cancelled');
-    assert.deepEqual(h.recordsOf(result.jobId!).map((r) => r.callback), ['onFailed']);
+    assert.deepEqual(
+      h.recordsOf(result.jobId!).map((r) => r.callback),
+      ['onFailed'],
+    );
   });
 
   it('a worker with a wrong token fails the run before any job exists', async () => {
@@ -131,7 +159,11 @@ describe('how runs end', () => {
   it('keeps the Arkor token and the dataset token out of the workflow history', async () => {
     const { workflowId } = await h.service.start(
       trainingInput({
-        trainer: { name: 'secret-check', maxSteps: 5, dataset: { type: 'blob', url: 'https://data.example/train.jsonl', tokenEnv: 'TEST_DATASET_TOKEN' } },
+        trainer: {
+          name: 'secret-check',
+          maxSteps: 5,
+          dataset: { type: 'blob', url: 'https://data.example/train.jsonl', tokenEnv: 'TEST_DATASET_TOKEN' },
+        },
       }),
     );
     const result = await h.service.outcome(workflowId);
@@ -150,7 +182,9 @@ describe('how runs end', () => {
   it('rejects bad input before anything is started, naming the fields', async () => {
     const jobsBefore = h.emulator.stats().jobs.length;
     await assert.rejects(
-      h.service.start(trainingInput({ trainer: { name: 'bad', model: 'gpt-5' as 'unsloth/gemma-4-E4B-it', maxSteps: -3 } })),
+      h.service.start(
+        trainingInput({ trainer: { name: 'bad', model: 'gpt-5' as 'unsloth/gemma-4-E4B-it', maxSteps: -3 } }),
+      ),
       (error: unknown) =>
         error instanceof InvalidTrainingInputError &&
         error.issues.some((issue) => issue.startsWith('trainer.model:')) &&
@@ -169,11 +203,19 @@ describe('how runs end', () => {
     assert.match(error.cause.message, /trainer\.dataset/);
     // A missing dataset-token variable is caught by the worker's preflight, before submitting.
     const { workflowId } = await h.service.start(
-      trainingInput({ trainer: { name: 'no-token', dataset: { type: 'blob', url: 'https://data.example/x', tokenEnv: 'NOT_SET_ANYWHERE' } } }),
+      trainingInput({
+        trainer: {
+          name: 'no-token',
+          dataset: { type: 'blob', url: 'https://data.example/x', tokenEnv: 'NOT_SET_ANYWHERE' },
+        },
+      }),
     );
     const preflight = await h.service.outcome(workflowId);
     assert.equal(preflight.outcome, 'failed');
-    assert.match(preflight.reason ?? '', /trainer\.dataset\.tokenEnv: the worker has no environment variable NOT_SET_ANYWHERE/);
+    assert.match(
+      preflight.reason ?? '',
+      /trainer\.dataset\.tokenEnv: the worker has no environment variable NOT_SET_ANYWHERE/,
+    );
     assert.equal(h.emulator.stats().jobs.length, jobsBefore);
   });
 });

@@ -15,7 +15,10 @@ describe('retraining only when something changed', () => {
       preconditions: new Map<string, Precondition>([
         ['datasetRevision', () => ({ revision, detail: `dataset at ${revision}` })],
         // Slow enough for a stop to arrive before the submit.
-        ['slowRevision', async () => (await new Promise((resolve) => setTimeout(resolve, 2_000)), { revision: 'slow' })],
+        [
+          'slowRevision',
+          async () => (await new Promise((resolve) => setTimeout(resolve, 2_000)), { revision: 'slow' }),
+        ],
         [
           'broken',
           () => {
@@ -105,7 +108,9 @@ describe('retraining only when something changed', () => {
 
   it('a precondition that keeps throwing fails the run after its retries, before any job exists', async () => {
     const jobsBefore = h.emulator.stats().jobs.length;
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'broken-precondition', maxSteps: 5 }, precondition: { check: 'broken' } }));
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'broken-precondition', maxSteps: 5 }, precondition: { check: 'broken' } }),
+    );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'failed');
     assert.match(result.reason ?? '', /the dataset registry is down/);

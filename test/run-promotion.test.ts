@@ -58,10 +58,16 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     assert.equal(result.outcome, 'completed');
     const status = result.status;
     // Checkpoints were scored against the same prompts, the base model once.
-    assert.deepEqual(status.checkpoints.map((c) => c.step), [20, 40, 60]);
+    assert.deepEqual(
+      status.checkpoints.map((c) => c.step),
+      [20, 40, 60],
+    );
     assert.ok(status.checkpoints.every((c) => typeof c.score === 'number'));
     assert.ok((status.checkpoints.at(-1)?.score ?? 0) > (status.baseScore ?? 1), 'training beats the base model');
-    assert.equal(status.bestCheckpoint?.step, status.checkpoints.reduce((a, b) => ((b.score ?? 0) > (a.score ?? 0) ? b : a)).step);
+    assert.equal(
+      status.bestCheckpoint?.step,
+      status.checkpoints.reduce((a, b) => ((b.score ?? 0) > (a.score ?? 0) ? b : a)).step,
+    );
     assert.equal(status.finalScore?.score, 1);
     assert.equal(status.finalScore?.prompts.length, prompts.length);
     assert.deepEqual(status.gate?.passed, true);
@@ -93,7 +99,8 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     // notification child's input would otherwise grow with the run.
     const summary = (completed?.body as { data?: { status?: Record<string, unknown> } }).data?.status;
     assert.equal(summary?.phase, 'completed');
-    for (const bulky of ['lossCurve', 'cursor', 'callbackErrors', 'checkpoints']) assert.ok(!(bulky in (summary ?? {})), bulky);
+    for (const bulky of ['lossCurve', 'cursor', 'callbackErrors', 'checkpoints'])
+      assert.ok(!(bulky in (summary ?? {})), bulky);
     assert.ok(slack.requests.every((r) => typeof (r.body as { text?: unknown }).text === 'string'));
 
     // Neither the key plaintext nor a webhook URL is anywhere in the run's history.
@@ -106,7 +113,10 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
   it('stops a run whose checkpoint regresses, cancelling the job, without promotion', async () => {
     // Checkpoint 1200 answers right; from step 1400 the model degrades, so checkpoint 1600 does
     // not. (Long enough that training is still running when checkpoint 1600 is scored.)
-    h.emulator.setBehaviour({ kind: 'nameContains', text: 'regresses' }, { regressFromStep: { step: 1400, quality: 0 } });
+    h.emulator.setBehaviour(
+      { kind: 'nameContains', text: 'regresses' },
+      { regressFromStep: { step: 1400, quality: 0 } },
+    );
     const { workflowId } = await h.service.start(
       trainingInput({
         trainer: { name: 'regresses', maxSteps: 2000, loggingSteps: 50, saveSteps: 400 },
@@ -115,9 +125,16 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
       }),
     );
     const result = await h.service.outcome(workflowId);
-    assert.equal(result.outcome, 'stopped', JSON.stringify({ checkpoints: result.status.checkpoints, errors: result.status.callbackErrors }));
+    assert.equal(
+      result.outcome,
+      'stopped',
+      JSON.stringify({ checkpoints: result.status.checkpoints, errors: result.status.callbackErrors }),
+    );
     assert.equal(result.stop?.cause, 'rule');
-    assert.match(result.stop?.reason ?? '', /^checkpoint 1600 scored 0\.000, regressing more than 0\.2 from checkpoint 1200/);
+    assert.match(
+      result.stop?.reason ?? '',
+      /^checkpoint 1600 scored 0\.000, regressing more than 0\.2 from checkpoint 1200/,
+    );
     assert.equal(result.status.bestCheckpoint?.step, 1200);
     const job = h.emulator.stats().jobs.find((j) => j.id === result.jobId);
     assert.equal(job?.status, 'cancelled');
@@ -152,13 +169,20 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     const approvalRun = (name: string, timeout: string) =>
       evaluatedRun(name, { approval: { timeout }, promotion: { deployment: `${name}-bot`, create: true } });
     const waitForApproval = (workflowId: string) =>
-      eventually(async () => ((await h.service.status(workflowId)).phase === 'awaiting-approval' ? true : undefined), 30_000, 'awaiting-approval');
+      eventually(
+        async () => ((await h.service.status(workflowId)).phase === 'awaiting-approval' ? true : undefined),
+        30_000,
+        'awaiting-approval',
+      );
 
     const granted = await h.service.start(approvalRun('granted', '1m'));
     // Deciding before the run waits is refused, and nothing is recorded.
     const refusedWith = (pattern: RegExp) => (error: unknown) =>
       error instanceof Error && error.cause instanceof Error && pattern.test(error.cause.message);
-    await assert.rejects(h.service.decide(granted.workflowId, { approved: true }), refusedWith(/not waiting for approval yet/));
+    await assert.rejects(
+      h.service.decide(granted.workflowId, { approved: true }),
+      refusedWith(/not waiting for approval yet/),
+    );
     await waitForApproval(granted.workflowId);
     const approval = await h.service.decide(granted.workflowId, { approved: true, by: 'alice' });
     assert.equal(approval.state, 'approved');
@@ -185,7 +209,10 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
     // A stop while the run waits is a rejection: trained, not promoted, the run ends stopped.
     const stopped = await h.service.start(approvalRun('stop-approval', '1m'));
     await waitForApproval(stopped.workflowId);
-    assert.deepEqual(await h.service.stop(stopped.workflowId, 'not now'), { effect: 'skips-promotion', phase: 'awaiting-approval' });
+    assert.deepEqual(await h.service.stop(stopped.workflowId, 'not now'), {
+      effect: 'skips-promotion',
+      phase: 'awaiting-approval',
+    });
     const stoppedResult = await h.service.outcome(stopped.workflowId);
     assert.equal(stoppedResult.outcome, 'stopped');
     assert.equal(stoppedResult.stop?.reason, 'not now');
@@ -199,8 +226,15 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
   it('rolls back to the previous target when verification fails', async () => {
     const previous = { kind: 'base_model' as const, baseModel: 'unsloth/gemma-4-E4B-it' };
     await h.arkor.createDeployment({ slug: 'rollback-bot', target: previous, authMode: 'none' });
-    h.emulator.addRouteFault({ method: 'POST', path: '/_edge/rollback-bot/v1/chat/completions', status: 404, times: 1 });
-    const { workflowId } = await h.service.start(evaluatedRun('rollback', { promotion: { deployment: 'rollback-bot' } }));
+    h.emulator.addRouteFault({
+      method: 'POST',
+      path: '/_edge/rollback-bot/v1/chat/completions',
+      status: 404,
+      times: 1,
+    });
+    const { workflowId } = await h.service.start(
+      evaluatedRun('rollback', { promotion: { deployment: 'rollback-bot' } }),
+    );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed');
     assert.equal(result.status.promotion?.verified, false);
@@ -210,13 +244,29 @@ describe('smoke tests, gate, approval, promotion and notifications', () => {
   });
 
   it('a stop while the final adapter is evaluated skips the promotion', async () => {
-    const { workflowId } = await h.service.start(evaluatedRun('stop-evaluating', { gate: { minScore: 0.5 }, promotion: { deployment: 'stop-evaluating-bot', create: true } }));
+    const { workflowId } = await h.service.start(
+      evaluatedRun('stop-evaluating', {
+        gate: { minScore: 0.5 },
+        promotion: { deployment: 'stop-evaluating-bot', create: true },
+      }),
+    );
     // Every chat answers late, so the run sits in its final smoke test.
-    await eventually(async () => ((await h.service.status(workflowId)).phase === 'running' ? true : undefined), 30_000, 'running');
+    await eventually(
+      async () => ((await h.service.status(workflowId)).phase === 'running' ? true : undefined),
+      30_000,
+      'running',
+    );
     h.emulator.addRouteFault({ method: 'POST', path: '/v1/inference/chat', delayMs: 1_500 });
     try {
-      await eventually(async () => ((await h.service.status(workflowId)).phase === 'evaluating' ? true : undefined), 60_000, 'evaluating');
-      assert.deepEqual(await h.service.stop(workflowId, 'hold the release'), { effect: 'skips-promotion', phase: 'evaluating' });
+      await eventually(
+        async () => ((await h.service.status(workflowId)).phase === 'evaluating' ? true : undefined),
+        60_000,
+        'evaluating',
+      );
+      assert.deepEqual(await h.service.stop(workflowId, 'hold the release'), {
+        effect: 'skips-promotion',
+        phase: 'evaluating',
+      });
       const result = await h.service.outcome(workflowId);
       assert.equal(result.outcome, 'stopped');
       assert.equal(result.status.promotion?.skipped, 'stopped: hold the release');

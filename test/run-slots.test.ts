@@ -69,7 +69,9 @@ describe('stream and callback slots', () => {
       );
       const results = await Promise.all(started.map(({ workflowId }) => h.service.outcome(workflowId)));
       const seen = sampler.stop();
-      console.log(`[slots] 6 runs, 2 callback slots, 10 stream slots: at most ${seen.maxStreaming} streams open at once (${seen.samples} samples)`);
+      console.log(
+        `[slots] 6 runs, 2 callback slots, 10 stream slots: at most ${seen.maxStreaming} streams open at once (${seen.samples} samples)`,
+      );
       assert.deepEqual(
         results.map((r) => r.outcome),
         Array.from({ length: 6 }, () => 'completed'),
@@ -96,13 +98,17 @@ describe('stream and callback slots', () => {
       const plan = { maxSteps: 300, loggingSteps: 1, evalSteps: 100, saveSteps: 100 };
       const sampler = sampleJobs(h, 'slots-few-');
       const started = await Promise.all(
-        Array.from({ length: 4 }, (_, i) => h.service.start(trainingInput({ trainer: { name: `slots-few-${i}`, ...plan } }))),
+        Array.from({ length: 4 }, (_, i) =>
+          h.service.start(trainingInput({ trainer: { name: `slots-few-${i}`, ...plan } })),
+        ),
       );
       const results = await Promise.all(started.map(({ workflowId }) => h.service.outcome(workflowId)));
       const seen = sampler.stop();
       // Jobs in the order their streams opened; the third and fourth may open only once an
       // earlier job's stream has ended (its job terminal), freeing a slot.
-      const order = [...seen.seen.entries()].sort(([, a], [, b]) => (a.openedAt ?? Infinity) - (b.openedAt ?? Infinity));
+      const order = [...seen.seen.entries()].sort(
+        ([, a], [, b]) => (a.openedAt ?? Infinity) - (b.openedAt ?? Infinity),
+      );
       const t0 = Math.min(...order.map(([, e]) => e.openedAt ?? Infinity));
       console.log(
         `[slots] 4 runs, 2 stream slots: at most ${seen.maxStreaming} streams open at once; ` +
@@ -117,7 +123,10 @@ describe('stream and callback slots', () => {
       for (let i = 2; i < order.length; i++) {
         const openedAt = order[i]![1].openedAt ?? Infinity;
         const firstEnd = Math.min(...order.slice(0, i).map(([, e]) => e.terminalAt ?? Infinity));
-        assert.ok(openedAt >= firstEnd, `stream ${i + 1} opened at ${openedAt - t0} ms, before any earlier stream ended (${firstEnd - t0} ms)`);
+        assert.ok(
+          openedAt >= firstEnd,
+          `stream ${i + 1} opened at ${openedAt - t0} ms, before any earlier stream ended (${firstEnd - t0} ms)`,
+        );
       }
       const jobs = h.emulator.stats().jobs.filter((j) => j.name.startsWith('slots-few-'));
       assert.equal(jobs.length, 4);

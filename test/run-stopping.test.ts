@@ -15,7 +15,6 @@ describe('stopping a run early', () => {
   });
   after(async () => h?.close());
 
-
   function longRun(
     name: string,
     overrides: Omit<Partial<TrainingRunInput>, 'trainer'> & { trainer?: Partial<TrainingRunInput['trainer']> } = {},
@@ -66,7 +65,10 @@ describe('stopping a run early', () => {
     const result = await h.service.outcome(workflowId);
     assert.equal(result.stop?.reason, 'loss is NaN at step 7');
     const logged = h.recordsOf(result.jobId!).filter((r) => r.callback === 'onLog');
-    assert.deepEqual(logged.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      logged.map((r) => r.step),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
     assert.equal(result.stop?.atStep, 7);
   });
 
@@ -133,7 +135,11 @@ describe('stopping a run early', () => {
   it('a stop while the job is queued cancels it before it trains', async () => {
     h.emulator.setBehaviour({ kind: 'nameContains', text: 'stop-queued' }, { queueMs: 60_000 });
     const { workflowId } = await h.service.start(longRun('stop-queued'));
-    await eventually(async () => ((await h.service.status(workflowId)).phase === 'queued' ? true : undefined), 30_000, 'queued');
+    await eventually(
+      async () => ((await h.service.status(workflowId)).phase === 'queued' ? true : undefined),
+      30_000,
+      'queued',
+    );
     assert.deepEqual(await h.service.stop(workflowId, 'not needed'), { effect: 'stopping', phase: 'queued' });
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'stopped');
@@ -197,9 +203,13 @@ describe('stopping a run early', () => {
     await handle.signal('stop', { why: 'no reason field' });
     await handle.signal('arkor.events', { events: [{ payload: null }] });
     await handle.signal('arkor.events', null);
-    const refusedWith = (pattern: RegExp) => (error: unknown) => error instanceof Error && pattern.test(String((error.cause as Error | undefined)?.message));
+    const refusedWith = (pattern: RegExp) => (error: unknown) =>
+      error instanceof Error && pattern.test(String((error.cause as Error | undefined)?.message));
     await assert.rejects(handle.executeUpdate('approval', { args: [null] }), refusedWith(/Malformed approval/));
-    await assert.rejects(handle.executeUpdate('arkor.deliver', { args: [{ after: 7, events: 'x' }] }), refusedWith(/Malformed delivery/));
+    await assert.rejects(
+      handle.executeUpdate('arkor.deliver', { args: [{ after: 7, events: 'x' }] }),
+      refusedWith(/Malformed delivery/),
+    );
     const result = await h.service.outcome(workflowId);
     assert.equal(result.outcome, 'completed', result.reason);
     assert.equal(result.stop, undefined);

@@ -34,7 +34,6 @@ describe('stream faults do not change what callbacks see', () => {
   });
   after(async () => h?.close());
 
-
   /** Trains PLAN under `faults` and checks the callbacks saw exactly a healthy run; returns the stream opens. */
   async function trainThrough(
     name: string,
@@ -120,7 +119,17 @@ describe('stream faults do not change what callbacks see', () => {
     // The job trains on, but its stream now answers 404: what a deleted job looks like.
     h.emulator.setBehaviour(
       { kind: 'nameContains', text: 'faults-gone' },
-      { streamConnections: [{ kind: 'drop', afterFrames: 5, mode: 'clean' }, notFound, notFound, notFound, notFound, notFound, notFound] },
+      {
+        streamConnections: [
+          { kind: 'drop', afterFrames: 5, mode: 'clean' },
+          notFound,
+          notFound,
+          notFound,
+          notFound,
+          notFound,
+          notFound,
+        ],
+      },
     );
     const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'faults-gone', ...PLAN } }));
     const result = await h.service.outcome(workflowId);
@@ -130,6 +139,12 @@ describe('stream faults do not change what callbacks see', () => {
     // The first connection, then three 404s: one attempt, not retried.
     assert.equal(job?.streamOpens.length, 4);
     // Its first five events had been delivered before the job went away.
-    assert.deepEqual(h.recordsOf(result.jobId ?? '').map(describeRecord).slice(0, 5), healthySequence().slice(0, 5));
+    assert.deepEqual(
+      h
+        .recordsOf(result.jobId ?? '')
+        .map(describeRecord)
+        .slice(0, 5),
+      healthySequence().slice(0, 5),
+    );
   });
 });

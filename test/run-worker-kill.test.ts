@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readRecords, type CallbackRecord } from './support/records.js';
-import { eventually, expectedEventKeys, startHarness, trainingInput, type ChildWorker, type Harness } from './support/harness.js';
+import {
+  eventually,
+  expectedEventKeys,
+  startHarness,
+  trainingInput,
+  type ChildWorker,
+  type Harness,
+} from './support/harness.js';
 
 /** Short enough that a killed worker's stream and callbacks are retried within seconds. */
 const fastRecovery = {
@@ -20,7 +27,12 @@ function jobRecords(h: Harness, jobId: string): CallbackRecord[] {
 }
 
 /** Polls the records file (fast, so a kill lands right after the record appears). */
-async function waitForRecord(h: Harness, what: string, match: (r: CallbackRecord) => boolean, timeoutMs = 45_000): Promise<CallbackRecord> {
+async function waitForRecord(
+  h: Harness,
+  what: string,
+  match: (r: CallbackRecord) => boolean,
+  timeoutMs = 45_000,
+): Promise<CallbackRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = readRecords(h.recordFile).find(match);
@@ -41,18 +53,22 @@ async function diagnose(h: Harness, workflowId: string, workers: ChildWorker[]):
     lastFailure: p.lastFailure?.message,
     lastWorker: p.lastWorkerIdentity,
   }));
-  console.log(`[worker-kill] diagnose ${workflowId}: status=${description.status.name} pending=${JSON.stringify(pending)}`);
+  console.log(
+    `[worker-kill] diagnose ${workflowId}: status=${description.status.name} pending=${JSON.stringify(pending)}`,
+  );
   const events = (await handle.fetchHistory()).events ?? [];
   for (const event of events.slice(-25)) {
     const attributes = Object.entries(event).find(([key, value]) => key.endsWith('Attributes') && value)?.[1] as
-      | { activityType?: { name?: string }; failure?: { message?: string }; signalName?: string }
-      | undefined;
+      { activityType?: { name?: string }; failure?: { message?: string }; signalName?: string } | undefined;
     console.log(
       `  ${String(event.eventId)} type=${String(event.eventType)} ${attributes?.activityType?.name ?? ''} ${attributes?.signalName ?? ''} ${attributes?.failure?.message ?? ''}`,
     );
   }
-  console.log(`  emulator: ${JSON.stringify(h.emulator.stats().jobs.map((j) => ({ name: j.name, status: j.status, step: j.step, opens: j.streamOpens })))}`);
-  for (const worker of workers) console.log(`  worker ${worker.process.pid} output tail:\n${worker.output().slice(-2000)}`);
+  console.log(
+    `  emulator: ${JSON.stringify(h.emulator.stats().jobs.map((j) => ({ name: j.name, status: j.status, step: j.step, opens: j.streamOpens })))}`,
+  );
+  for (const worker of workers)
+    console.log(`  worker ${worker.process.pid} output tail:\n${worker.output().slice(-2000)}`);
 }
 
 /**
@@ -77,10 +93,13 @@ async function reportStreamAttempts(h: Harness, workflowId: string): Promise<voi
     }
     const started = event.activityTaskStartedEventAttributes;
     if (started && scheduled.has(String(started.scheduledEventId))) {
-      lines.push(`started attempt=${started.attempt} by ${started.identity} lastFailure=${started.lastFailure?.message ?? '-'}`);
+      lines.push(
+        `started attempt=${started.attempt} by ${started.identity} lastFailure=${started.lastFailure?.message ?? '-'}`,
+      );
     }
     const completed = event.activityTaskCompletedEventAttributes;
-    if (completed && scheduled.has(String(completed.scheduledEventId))) lines.push(`completed by ${completed.identity}`);
+    if (completed && scheduled.has(String(completed.scheduledEventId)))
+      lines.push(`completed by ${completed.identity}`);
   }
   console.log(`[worker-kill] followJob in history: ${lines.join(' | ')}`);
 }
@@ -106,7 +125,11 @@ async function killAndReplace(h: Harness, victim: ChildWorker, label: string, ki
   const replacement = await h.spawnWorker();
   const readyAt = Date.now();
   const newPid = replacement.process.pid;
-  const first = await waitForRecord(h, `a callback on the replacement after ${label}`, (r) => r.pid === newPid && r.key.startsWith(`${jobId}:`));
+  const first = await waitForRecord(
+    h,
+    `a callback on the replacement after ${label}`,
+    (r) => r.pid === newPid && r.key.startsWith(`${jobId}:`),
+  );
   const recovery: Recovery = {
     label,
     fromSpawnMs: first.at - spawnedAt,
@@ -129,7 +152,9 @@ describe('a training run whose workers are SIGKILLed', () => {
     const plan = { maxSteps: 600, loggingSteps: 1, evalSteps: 50, saveSteps: 100 };
     const killed = new Set<number>();
     const a = await h.spawnWorker();
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'kill-many', ...plan }, ...fastRecovery }));
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'kill-many', ...plan }, ...fastRecovery }),
+    );
     const jobId = await eventually(async () => (await h.service.status(workflowId)).jobId, 30_000, 'the job id');
 
     // Early: as soon as the first callback ran.
@@ -139,21 +164,33 @@ describe('a training run whose workers are SIGKILLed', () => {
 
     // Mid-stream: once the replacement has delivered a good number of log events.
     const bPid = b.process.pid;
-    await eventually(() => (jobRecords(h, jobId).filter((r) => r.pid === bPid).length >= 60 ? true : undefined), 45_000, 'B to make progress').catch(
-      async (error: unknown) => {
-        await diagnose(h, workflowId, [b]);
-        throw error;
-      },
+    await eventually(
+      () => (jobRecords(h, jobId).filter((r) => r.pid === bPid).length >= 60 ? true : undefined),
+      45_000,
+      'B to make progress',
+    ).catch(async (error: unknown) => {
+      await diagnose(h, workflowId, [b]);
+      throw error;
+    });
+    assert.ok(
+      !jobRecords(h, jobId).some((r) => r.callback === 'onCompleted'),
+      'the mid-stream kill must land before the run ends',
     );
-    assert.ok(!jobRecords(h, jobId).some((r) => r.callback === 'onCompleted'), 'the mid-stream kill must land before the run ends');
     const mid = await killAndReplace(h, b, 'a mid-stream kill', killed, jobId);
     const c = mid.replacement;
 
     // Right after a checkpoint callback: its signal has been received, the heartbeat that
     // follows it may not have been sent yet.
     const cPid = c.process.pid;
-    await waitForRecord(h, 'a checkpoint on C', (r) => r.pid === cPid && r.callback === 'onCheckpoint' && r.key.startsWith(`${jobId}:`));
-    assert.ok(!jobRecords(h, jobId).some((r) => r.callback === 'onCompleted'), 'the checkpoint kill must land before the run ends');
+    await waitForRecord(
+      h,
+      'a checkpoint on C',
+      (r) => r.pid === cPid && r.callback === 'onCheckpoint' && r.key.startsWith(`${jobId}:`),
+    );
+    assert.ok(
+      !jobRecords(h, jobId).some((r) => r.callback === 'onCompleted'),
+      'the checkpoint kill must land before the run ends',
+    );
     const last = await killAndReplace(h, c, 'a kill right after a checkpoint', killed, jobId);
     reportCursorFallbacks([a, b, c, last.replacement]);
 
@@ -174,7 +211,11 @@ describe('a training run whose workers are SIGKILLed', () => {
     const records = jobRecords(h, jobId);
     const expected = expectedEventKeys(jobId, plan);
     const distinct = new Set(records.map((r) => r.key));
-    assert.deepEqual([...distinct].sort(), [...expected].sort(), 'every event reached its callback, and nothing else did');
+    assert.deepEqual(
+      [...distinct].sort(),
+      [...expected].sort(),
+      'every event reached its callback, and nothing else did',
+    );
 
     const byKey = new Map<string, CallbackRecord[]>();
     for (const r of records) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
@@ -190,7 +231,10 @@ describe('a training run whose workers are SIGKILLed', () => {
       // All invocations but one are explained by a kill: a killed process ran it, or a retry did.
       const unexplained = list.filter((r) => r.attempt === 1 && !killed.has(r.pid));
       assert.ok(unexplained.length <= 1, `duplicate of ${key} not explained by a kill: ${JSON.stringify(list)}`);
-      assert.ok(list.some((r) => killed.has(r.pid)), `duplicate of ${key} without an invocation on a killed worker: ${JSON.stringify(list)}`);
+      assert.ok(
+        list.some((r) => killed.has(r.pid)),
+        `duplicate of ${key} without an invocation on a killed worker: ${JSON.stringify(list)}`,
+      );
     }
     const started = records.filter((r) => r.callback === 'onStarted');
     assert.ok(started.every((r) => r.status === 'running'));
@@ -211,7 +255,9 @@ describe('a training run whose workers are SIGKILLed', () => {
     const plan = { maxSteps: 20, loggingSteps: 1, evalSteps: 10, saveSteps: 10 };
     const killed = new Set<number>();
     const a = await h.spawnWorker();
-    const { workflowId } = await h.service.start(trainingInput({ trainer: { name: 'kill-quiet', ...plan }, ...fastRecovery }));
+    const { workflowId } = await h.service.start(
+      trainingInput({ trainer: { name: 'kill-quiet', ...plan }, ...fastRecovery }),
+    );
     const job = await eventually(
       () => h.emulator.stats().jobs.find((j) => j.name.startsWith('kill-quiet ') && j.streamOpens.length >= 1),
       30_000,
@@ -234,7 +280,9 @@ describe('a training run whose workers are SIGKILLed', () => {
       'the stream to reopen on B',
     );
     const reopenMs = Date.now() - killedAt;
-    console.log(`[worker-kill] quiet stream reopened ${reopenMs} ms after the kill; job status then: ${reopened.status}`);
+    console.log(
+      `[worker-kill] quiet stream reopened ${reopenMs} ms after the kill; job status then: ${reopened.status}`,
+    );
     // Nothing was received before the kill, so the resumed stream starts from the beginning.
     assert.equal(reopened.streamOpens[1], null);
 

@@ -30,17 +30,24 @@ describe('schedules', () => {
     await h?.close();
   });
 
-  async function create(id: string, ...rest: Parameters<ScheduleService['create']> extends [string, ...infer R] ? R : never): Promise<void> {
+  async function create(
+    id: string,
+    ...rest: Parameters<ScheduleService['create']> extends [string, ...infer R] ? R : never
+  ): Promise<void> {
     await schedules.create(id, ...rest);
     created.add(id);
   }
 
   /** Waits until the schedule has taken `count` actions, and returns their workflow ids. */
   async function actions(id: string, count: number): Promise<string[]> {
-    return eventually(async () => {
-      const info = await schedules.describe(id);
-      return info.numActionsTaken >= count ? info.recentActions.map((action) => action.workflowId) : undefined;
-    }, 20_000, `${count} actions of ${id}`);
+    return eventually(
+      async () => {
+        const info = await schedules.describe(id);
+        return info.numActionsTaken >= count ? info.recentActions.map((action) => action.workflowId) : undefined;
+      },
+      20_000,
+      `${count} actions of ${id}`,
+    );
   }
 
   it('a triggered schedule starts a run that completes and is listed under the schedule', async () => {
@@ -61,10 +68,16 @@ describe('schedules', () => {
     assert.equal(result.outcome, 'completed');
     assert.equal(result.status.step, 10);
 
-    const runs = await eventually(async () => {
-      const listed = await listRuns(h.temporal.client, { schedule: 'nightly' }, { withStatus: true });
-      return listed.length === 1 && listed[0]?.status === 'COMPLETED' && listed[0].phase === 'completed' ? listed : undefined;
-    }, 10_000, 'the run in visibility');
+    const runs = await eventually(
+      async () => {
+        const listed = await listRuns(h.temporal.client, { schedule: 'nightly' }, { withStatus: true });
+        return listed.length === 1 && listed[0]?.status === 'COMPLETED' && listed[0].phase === 'completed'
+          ? listed
+          : undefined;
+      },
+      10_000,
+      'the run in visibility',
+    );
     const run = runs[0];
     assert.equal(run?.workflowId, workflowId);
     assert.equal(run?.scheduleId, 'nightly');
@@ -83,7 +96,12 @@ describe('schedules', () => {
     });
     assert.equal((await schedules.describe('nightly')).input?.trainer.name, 'sched-nightly');
 
-    await schedules.update('nightly', shortInput('sched-nightly-v2'), { cron: ['0 3 * * *'], timezone: 'Europe/Berlin' }, { overlap: 'buffer-one', catchupWindow: '30m', pauseOnFailure: true });
+    await schedules.update(
+      'nightly',
+      shortInput('sched-nightly-v2'),
+      { cron: ['0 3 * * *'], timezone: 'Europe/Berlin' },
+      { overlap: 'buffer-one', catchupWindow: '30m', pauseOnFailure: true },
+    );
     const info = await schedules.describe('nightly');
     assert.equal(info.input?.trainer.name, 'sched-nightly-v2');
     assert.deepEqual(info.timing, { cron: ['0 3 * * *'], timezone: 'Europe/Berlin' });
@@ -94,25 +112,43 @@ describe('schedules', () => {
     assert.equal(info.pauseOnFailure, true);
     assert.equal(info.note, 'test');
 
-    await assert.rejects(create('bad-input', trainingInput({ trainer: { maxSteps: 0 } }), { every: '1h' }), InvalidTrainingInputError);
+    await assert.rejects(
+      create('bad-input', trainingInput({ trainer: { maxSteps: 0 } }), { every: '1h' }),
+      InvalidTrainingInputError,
+    );
     await assert.rejects(schedules.describe('bad-input'), ScheduleNotFoundError);
   });
 
   it('overlap skip: a trigger while a run is active starts nothing', async () => {
-    await create('long', trainingInput({ trainer: { name: 'sched-long', maxSteps: 3000, evalSteps: 500, saveSteps: 1000 } }), { every: '1h' });
+    await create(
+      'long',
+      trainingInput({ trainer: { name: 'sched-long', maxSteps: 3000, evalSteps: 500, saveSteps: 1000 } }),
+      { every: '1h' },
+    );
     await schedules.trigger('long');
     const [running] = await actions('long', 1);
     assert.ok(running);
-    await eventually(async () => ((await h.service.status(running)).step > 2 ? true : undefined), 20_000, 'the long run to train');
+    await eventually(
+      async () => ((await h.service.status(running)).step > 2 ? true : undefined),
+      20_000,
+      'the long run to train',
+    );
 
     await schedules.trigger('long');
-    const info = await eventually(async () => {
-      const described = await schedules.describe('long');
-      return described.numActionsSkippedOverlap >= 1 ? described : undefined;
-    }, 10_000, 'the skipped trigger');
+    const info = await eventually(
+      async () => {
+        const described = await schedules.describe('long');
+        return described.numActionsSkippedOverlap >= 1 ? described : undefined;
+      },
+      10_000,
+      'the skipped trigger',
+    );
     assert.equal(info.numActionsSkippedOverlap, 1);
     assert.equal(info.numActionsTaken, 1);
-    assert.deepEqual(info.runningActions.map((action) => action.workflowId), [running]);
+    assert.deepEqual(
+      info.runningActions.map((action) => action.workflowId),
+      [running],
+    );
 
     await h.service.stop(running, 'test over');
     assert.equal((await h.service.outcome(running)).outcome, 'stopped');
@@ -144,11 +180,17 @@ describe('schedules', () => {
     const start = new Date(Math.floor((Date.now() - 10 * 60_000) / 60_000) * 60_000 + 30_000);
     const end = new Date(start.getTime() + 3 * 60_000);
     await schedules.backfill('minutely', { start, end, overlap: 'allow-all' });
-    const runs = await eventually(async () => {
-      const listed = await listRuns(h.temporal.client, { schedule: 'minutely' });
-      return listed.length === 3 && listed.every((run) => run.status === 'COMPLETED') ? listed : undefined;
-    }, 30_000, 'three backfilled runs');
-    const due = [1, 2, 3].map((minute) => new Date(start.getTime() - 30_000 + minute * 60_000).toISOString().replace(/\.000Z$/, 'Z'));
+    const runs = await eventually(
+      async () => {
+        const listed = await listRuns(h.temporal.client, { schedule: 'minutely' });
+        return listed.length === 3 && listed.every((run) => run.status === 'COMPLETED') ? listed : undefined;
+      },
+      30_000,
+      'three backfilled runs',
+    );
+    const due = [1, 2, 3].map((minute) =>
+      new Date(start.getTime() - 30_000 + minute * 60_000).toISOString().replace(/\.000Z$/, 'Z'),
+    );
     assert.deepEqual(runs.map((run) => run.workflowId).sort(), due.map((time) => `sched-minutely-${time}`).sort());
   });
 
@@ -164,14 +206,32 @@ describe('schedules', () => {
       [['schedule'], /requires a subcommand/],
       [['schedule', 'frob', 'x'], /unknown schedule subcommand "frob"/],
       [['schedule', 'create', 'x', '--config', 'a.json'], /exactly one of --cron/],
-      [['schedule', 'create', 'x', '--config', 'a.json', '--every', '1h', '--cron', '* * * * *'], /exactly one of --cron/],
+      [
+        ['schedule', 'create', 'x', '--config', 'a.json', '--every', '1h', '--cron', '* * * * *'],
+        /exactly one of --cron/,
+      ],
       [['schedule', 'create', 'x', '--config', 'a.json', '--every', 'soon'], /--every must be a duration/],
-      [['schedule', 'create', 'x', '--config', 'a.json', '--every', '1h', '--overlap', 'never'], /--overlap must be one of skip/],
-      [['schedule', 'create', 'x', '--config', 'a.json', '--every', '1h', '--timezone', 'Mars/Base'], /not an IANA time zone/],
-      [['schedule', 'update', 'x', '--config', 'a.json', '--every', '1h', '--update'], /"schedule update" does not take --update/],
+      [
+        ['schedule', 'create', 'x', '--config', 'a.json', '--every', '1h', '--overlap', 'never'],
+        /--overlap must be one of skip/,
+      ],
+      [
+        ['schedule', 'create', 'x', '--config', 'a.json', '--every', '1h', '--timezone', 'Mars/Base'],
+        /not an IANA time zone/,
+      ],
+      [
+        ['schedule', 'update', 'x', '--config', 'a.json', '--every', '1h', '--update'],
+        /"schedule update" does not take --update/,
+      ],
       [['schedule', 'pause', 'x', '--start', '2025-01-01'], /"schedule pause" does not take --start/],
-      [['schedule', 'backfill', 'x', '--start', '2025-01-02T00:00:00Z', '--end', '2025-01-01T00:00:00Z'], /--start must be before --end/],
-      [['schedule', 'backfill', 'x', '--start', 'yesterday', '--end', '2025-01-01T00:00:00Z'], /--start must be an ISO time/],
+      [
+        ['schedule', 'backfill', 'x', '--start', '2025-01-02T00:00:00Z', '--end', '2025-01-01T00:00:00Z'],
+        /--start must be before --end/,
+      ],
+      [
+        ['schedule', 'backfill', 'x', '--start', 'yesterday', '--end', '2025-01-01T00:00:00Z'],
+        /--start must be an ISO time/,
+      ],
       [['schedule', 'delete'], /requires a <schedule-id>/],
       [['list', '--limit', '0'], /--limit must be a whole number/],
       [['list', '--phase', "x' OR 1=1"], /--phase must be a non-empty value/],
@@ -179,20 +239,43 @@ describe('schedules', () => {
       [['status', 'w', '--cron', '* * * * *'], /"status" does not take --cron/],
     ];
     for (const [argv, message] of cases) {
-      assert.throws(() => parseCliArgs(argv), (error: unknown) => error instanceof UsageError && message.test(error.message), argv.join(' '));
+      assert.throws(
+        () => parseCliArgs(argv),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+        argv.join(' '),
+      );
     }
-    assert.deepEqual(parseCliArgs(['schedule', 'create', 'n', '--config', 'a.json', '--cron', '0 3 * * *', '--timezone', 'UTC', '--update']).command, {
-      kind: 'schedule-create',
-      scheduleId: 'n',
-      configPath: 'a.json',
-      timing: { cron: ['0 3 * * *'], timezone: 'UTC' },
-      overlap: 'skip',
-      catchupWindow: '1h',
-      pauseOnFailure: false,
-      upsert: true,
+    assert.deepEqual(
+      parseCliArgs([
+        'schedule',
+        'create',
+        'n',
+        '--config',
+        'a.json',
+        '--cron',
+        '0 3 * * *',
+        '--timezone',
+        'UTC',
+        '--update',
+      ]).command,
+      {
+        kind: 'schedule-create',
+        scheduleId: 'n',
+        configPath: 'a.json',
+        timing: { cron: ['0 3 * * *'], timezone: 'UTC' },
+        overlap: 'skip',
+        catchupWindow: '1h',
+        pauseOnFailure: false,
+        upsert: true,
+        json: false,
+      },
+    );
+    assert.deepEqual(parseCliArgs(['list', '--schedule', 'n', '--limit', '5']).command, {
+      kind: 'list',
+      schedule: 'n',
+      limit: 5,
       json: false,
     });
-    assert.deepEqual(parseCliArgs(['list', '--schedule', 'n', '--limit', '5']).command, { kind: 'list', schedule: 'n', limit: 5, json: false });
   });
 });
 
@@ -207,12 +290,16 @@ describe('worker metrics', () => {
     const port = await freePort();
     const worker = await h.spawnWorker({ ARKOR_METRICS_PORT: String(port) });
     assert.match(worker.output(), new RegExp(`worker ready: .* metrics=http://127\\.0\\.0\\.1:${port}/metrics`));
-    const body = await eventually(async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
-      if (response?.status !== 200) return undefined;
-      const text = await response.text();
-      return /^temporal_\w+/m.test(text) ? text : undefined;
-    }, 10_000, 'the metrics endpoint');
+    const body = await eventually(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+        if (response?.status !== 200) return undefined;
+        const text = await response.text();
+        return /^temporal_\w+/m.test(text) ? text : undefined;
+      },
+      10_000,
+      'the metrics endpoint',
+    );
     assert.match(body, /^# TYPE temporal_\w+ /m);
     await worker.kill();
   });

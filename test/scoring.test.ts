@@ -28,16 +28,28 @@ function expectation(raw: unknown): Expectation {
 }
 
 function prompt(raw: Record<string, unknown>): GoldenPrompt {
-  return goldenPromptSchema.parse({ name: 'p', messages: [{ role: 'user', content: 'Q?' }], expect: { contains: 'x' }, ...raw });
+  return goldenPromptSchema.parse({
+    name: 'p',
+    messages: [{ role: 'user', content: 'Q?' }],
+    expect: { contains: 'x' },
+    ...raw,
+  });
 }
 
-async function score(answer: string, raw: unknown, scorers: ScorerRegistry = BUILTIN_SCORERS): Promise<{ score: number; detail: string }> {
+async function score(
+  answer: string,
+  raw: unknown,
+  scorers: ScorerRegistry = BUILTIN_SCORERS,
+): Promise<{ score: number; detail: string }> {
   return scoreAnswer(answer, expectation(raw), scorers);
 }
 
 describe('scoreAnswer: contains', () => {
   it('is case-insensitive by default and case-sensitive when told', async () => {
-    assert.deepEqual(await score('The capital is PARIS.', { contains: 'paris' }), { score: 1, detail: 'contains "paris"' });
+    assert.deepEqual(await score('The capital is PARIS.', { contains: 'paris' }), {
+      score: 1,
+      detail: 'contains "paris"',
+    });
     const strict = await score('The capital is PARIS.', { contains: 'paris', caseSensitive: true });
     assert.equal(strict.score, 0);
     assert.equal(strict.detail, 'contains 0/1; missing "paris"');
@@ -47,7 +59,10 @@ describe('scoreAnswer: contains', () => {
     const result = await score('Paris is on the Seine.', { contains: ['paris', 'seine', 'Eiffel', 'Louvre'] });
     assert.equal(result.score, 0.5);
     assert.equal(result.detail, 'contains 2/4; missing "Eiffel", "Louvre"');
-    assert.deepEqual(await score('Paris, Seine', { contains: ['paris', 'seine'] }), { score: 1, detail: 'contains all 2 texts' });
+    assert.deepEqual(await score('Paris, Seine', { contains: ['paris', 'seine'] }), {
+      score: 1,
+      detail: 'contains all 2 texts',
+    });
     assert.equal((await score('paris', { contains: ['Paris', 'paris'], caseSensitive: true })).score, 0.5);
   });
 });
@@ -56,7 +71,10 @@ describe('scoreAnswer: regex', () => {
   it('matches anywhere, honouring flags', async () => {
     assert.deepEqual(await score('answer: 42', { regex: '\\b4\\d\\b' }), { score: 1, detail: 'matches /\\b4\\d\\b/' });
     assert.equal((await score('HELLO there', { regex: '^hello' })).score, 0);
-    assert.deepEqual(await score('HELLO there', { regex: '^hello', flags: 'i' }), { score: 1, detail: 'matches /^hello/i' });
+    assert.deepEqual(await score('HELLO there', { regex: '^hello', flags: 'i' }), {
+      score: 1,
+      detail: 'matches /^hello/i',
+    });
     assert.equal((await score('first\nsecond', { regex: '^second$' })).score, 0);
     assert.equal((await score('first\nsecond', { regex: '^second$', flags: 'm' })).score, 1);
     // A global regex is compiled per answer, so its lastIndex never leaks between calls.
@@ -67,7 +85,10 @@ describe('scoreAnswer: regex', () => {
 
   it('rejects flag combinations JavaScript refuses', async () => {
     await assert.rejects(score('a', { regex: 'a', flags: 'uv' }), InvalidExpectationError);
-    assert.match(expectationProblem(expectation({ regex: 'a', flags: 'uv' }), BUILTIN_SCORERS) ?? '', /^invalid regex \/a\/uv: /);
+    assert.match(
+      expectationProblem(expectation({ regex: 'a', flags: 'uv' }), BUILTIN_SCORERS) ?? '',
+      /^invalid regex \/a\/uv: /,
+    );
   });
 });
 
@@ -76,21 +97,38 @@ describe('scoreAnswer: exact', () => {
     assert.deepEqual(await score('  Paris \n', { exact: 'paris' }), { score: 1, detail: 'exact match' });
     assert.equal((await score('Paris', { exact: 'paris', caseSensitive: true })).score, 0);
     assert.equal((await score('Paris', { exact: 'Paris', caseSensitive: true })).score, 1);
-    assert.deepEqual(await score('Paris, France', { exact: 'Paris' }), { score: 0, detail: 'expected exactly "Paris", got "Paris, France"' });
+    assert.deepEqual(await score('Paris, France', { exact: 'Paris' }), {
+      score: 0,
+      detail: 'expected exactly "Paris", got "Paris, France"',
+    });
   });
 });
 
 describe('scoreAnswer: jsonSchema', () => {
   const schema = {
     type: 'object',
-    properties: { city: { type: 'string', enum: ['Paris', 'Lyon'] }, population: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } },
+    properties: {
+      city: { type: 'string', enum: ['Paris', 'Lyon'] },
+      population: { type: 'integer' },
+      tags: { type: 'array', items: { type: 'string' } },
+    },
     required: ['city'],
     additionalProperties: false,
   };
 
   it('scores 1 for valid JSON, also inside a ```json fence', async () => {
-    assert.deepEqual(await score('{"city":"Paris","population":2100000}', { jsonSchema: schema }), { score: 1, detail: 'valid JSON for the schema' });
-    assert.equal((await score('Here you go:\n```json\n{"city": "Lyon", "tags": ["a"]}\n```\nAnything else?', { jsonSchema: schema })).score, 1);
+    assert.deepEqual(await score('{"city":"Paris","population":2100000}', { jsonSchema: schema }), {
+      score: 1,
+      detail: 'valid JSON for the schema',
+    });
+    assert.equal(
+      (
+        await score('Here you go:\n```json\n{"city": "Lyon", "tags": ["a"]}\n```\nAnything else?', {
+          jsonSchema: schema,
+        })
+      ).score,
+      1,
+    );
     assert.equal((await score('```\n{"city": "Lyon"}\n```', { jsonSchema: schema })).score, 1);
   });
 
@@ -101,7 +139,10 @@ describe('scoreAnswer: jsonSchema', () => {
     assert.equal((await score('{"population": 3}', { jsonSchema: schema })).score, 0.5);
     assert.equal((await score('{"city":"Paris","extra":true}', { jsonSchema: schema })).score, 0.5);
     assert.equal((await score('{"city":"Paris","population":1.5}', { jsonSchema: schema })).score, 0.5);
-    assert.match((await score('{"city":"Paris","tags":[1]}', { jsonSchema: schema })).detail, /^JSON does not match the schema: tags\.0: /);
+    assert.match(
+      (await score('{"city":"Paris","tags":[1]}', { jsonSchema: schema })).detail,
+      /^JSON does not match the schema: tags\.0: /,
+    );
     assert.equal((await score('[1, 2]', { jsonSchema: schema })).score, 0.5);
   });
 
@@ -120,7 +161,10 @@ describe('scoreAnswer: jsonSchema', () => {
 
   it('refuses a schema zod cannot convert', async () => {
     const bad = { jsonSchema: { $ref: '#/definitions/missing' } };
-    await assert.rejects(score('{}', bad), (error: unknown) => error instanceof InvalidExpectationError && /^invalid jsonSchema: /.test(error.message));
+    await assert.rejects(
+      score('{}', bad),
+      (error: unknown) => error instanceof InvalidExpectationError && /^invalid jsonSchema: /.test(error.message),
+    );
     assert.match(expectationProblem(expectation(bad), BUILTIN_SCORERS) ?? '', /^invalid jsonSchema: /);
     assert.equal(expectationProblem(expectation({ jsonSchema: schema }), BUILTIN_SCORERS), undefined);
   });
@@ -132,24 +176,38 @@ describe('scoreAnswer: scorer', () => {
     assert.equal((await score(' \n\t', { scorer: 'nonEmpty' })).score, 0);
     assert.equal((await score('12345', { scorer: 'lengthAtMost', options: { max: 5 } })).score, 1);
     assert.equal((await score('123456', { scorer: 'lengthAtMost', options: { max: 5 } })).score, 0);
-    await assert.rejects(score('1', { scorer: 'lengthAtMost' }), (error: unknown) =>
-      error instanceof ScorerFailedError && error.scorer === 'lengthAtMost' && /options\.max/.test(error.message));
+    await assert.rejects(
+      score('1', { scorer: 'lengthAtMost' }),
+      (error: unknown) =>
+        error instanceof ScorerFailedError && error.scorer === 'lengthAtMost' && /options\.max/.test(error.message),
+    );
   });
 
   it('names an unknown scorer', async () => {
-    await assert.rejects(score('x', { scorer: 'politness' }), (error: unknown) =>
-      error instanceof UnknownScorerError && error.scorer === 'politness' && error.message === 'unknown scorer "politness" (this worker has: nonEmpty, lengthAtMost)');
-    assert.equal(expectationProblem(expectation({ scorer: 'politness' }), BUILTIN_SCORERS), 'unknown scorer "politness" (this worker has: nonEmpty, lengthAtMost)');
+    await assert.rejects(
+      score('x', { scorer: 'politness' }),
+      (error: unknown) =>
+        error instanceof UnknownScorerError &&
+        error.scorer === 'politness' &&
+        error.message === 'unknown scorer "politness" (this worker has: nonEmpty, lengthAtMost)',
+    );
+    assert.equal(
+      expectationProblem(expectation({ scorer: 'politness' }), BUILTIN_SCORERS),
+      'unknown scorer "politness" (this worker has: nonEmpty, lengthAtMost)',
+    );
     assert.equal(expectationProblem(expectation({ scorer: 'nonEmpty' }), BUILTIN_SCORERS), undefined);
   });
 
   it('hands the answer, prompt and options to the scorer and clamps its result', async () => {
     const seen: unknown[] = [];
     const registry = new Map<string, Scorer>([
-      ['echo', (args) => {
-        seen.push(args);
-        return Number(args.options?.value);
-      }],
+      [
+        'echo',
+        (args) => {
+          seen.push(args);
+          return Number(args.options?.value);
+        },
+      ],
       ['async', async () => Promise.resolve(0.25)],
       ['notNumber', () => 'high' as unknown as number],
     ]);
@@ -157,17 +215,35 @@ describe('scoreAnswer: scorer', () => {
     const high = await scoreAnswer('ans', golden.expect, registry, golden);
     assert.deepEqual(high, { score: 1, detail: 'scorer echo: 3 clamped to 1' });
     assert.deepEqual(seen, [{ answer: 'ans', prompt: golden, options: { value: 3 } }]);
-    assert.deepEqual(await score('a', { scorer: 'echo', options: { value: -0.5 } }, registry), { score: 0, detail: 'scorer echo: -0.5 clamped to 0' });
-    assert.deepEqual(await score('a', { scorer: 'echo', options: { value: 'x' } }, registry), { score: 0, detail: 'scorer echo returned NaN, not a number' });
+    assert.deepEqual(await score('a', { scorer: 'echo', options: { value: -0.5 } }, registry), {
+      score: 0,
+      detail: 'scorer echo: -0.5 clamped to 0',
+    });
+    assert.deepEqual(await score('a', { scorer: 'echo', options: { value: 'x' } }, registry), {
+      score: 0,
+      detail: 'scorer echo returned NaN, not a number',
+    });
     assert.equal((await score('a', { scorer: 'echo', options: { value: 0.7 } }, registry)).score, 0.7);
     assert.equal((await score('a', { scorer: 'async' }, registry)).score, 0.25);
     assert.equal((await score('a', { scorer: 'notNumber' }, registry)).score, 0);
   });
 
   it('wraps what a scorer throws', async () => {
-    const registry = new Map<string, Scorer>([['boom', () => { throw new Error('kaput'); }]]);
-    await assert.rejects(score('a', { scorer: 'boom' }, registry), (error: unknown) =>
-      error instanceof ScorerFailedError && error.message === 'scorer "boom" threw: kaput' && error.cause instanceof Error);
+    const registry = new Map<string, Scorer>([
+      [
+        'boom',
+        () => {
+          throw new Error('kaput');
+        },
+      ],
+    ]);
+    await assert.rejects(
+      score('a', { scorer: 'boom' }, registry),
+      (error: unknown) =>
+        error instanceof ScorerFailedError &&
+        error.message === 'scorer "boom" threw: kaput' &&
+        error.cause instanceof Error,
+    );
   });
 });
 
@@ -179,7 +255,14 @@ describe('example scorers', () => {
     assert.equal(politeness({ ...base, answer: 'Hello, stupid.' }), 0);
   });
   it('mentionsAll', () => {
-    assert.equal(mentionsAll({ ...base, answer: 'Paris, on the seine.', options: { terms: ['Paris', 'Seine', 'Loire', 'Rhône'] } }), 0.5);
+    assert.equal(
+      mentionsAll({
+        ...base,
+        answer: 'Paris, on the seine.',
+        options: { terms: ['Paris', 'Seine', 'Loire', 'Rhône'] },
+      }),
+      0.5,
+    );
     assert.equal(mentionsAll({ ...base, answer: 'Parisian food', options: { terms: ['Paris'] } }), 0);
     assert.throws(() => mentionsAll({ ...base, answer: 'x' }), /options\.terms/);
   });
@@ -207,16 +290,25 @@ describe('weightedScore', () => {
 describe('chatRequestFor', () => {
   it('streams the messages with maxTokens and no response format for text expectations', () => {
     const golden = prompt({
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is 2+2?' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What is 2+2?' },
+      ],
       expect: { exact: '4' },
       maxTokens: 16,
     });
     assert.deepEqual(chatRequestFor(golden), {
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is 2+2?' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What is 2+2?' },
+      ],
       maxTokens: 16,
       stream: true,
     });
-    assert.deepEqual(chatRequestFor(prompt({ expect: { scorer: 'nonEmpty' } })), { messages: [{ role: 'user', content: 'Q?' }], stream: true });
+    assert.deepEqual(chatRequestFor(prompt({ expect: { scorer: 'nonEmpty' } })), {
+      messages: [{ role: 'user', content: 'Q?' }],
+      stream: true,
+    });
   });
 
   it('asks for the schema (not strict) for jsonSchema expectations', () => {
@@ -227,7 +319,10 @@ describe('chatRequestFor', () => {
       responseFormat: { type: 'json_schema', json_schema: { name: 'city_answer', schema, strict: false } },
     });
     const byDefault = chatRequestFor(prompt({ expect: { jsonSchema: schema } }));
-    assert.deepEqual(byDefault.responseFormat, { type: 'json_schema', json_schema: { name: 'answer', schema, strict: false } });
+    assert.deepEqual(byDefault.responseFormat, {
+      type: 'json_schema',
+      json_schema: { name: 'answer', schema, strict: false },
+    });
   });
 });
 
@@ -251,18 +346,29 @@ describe('loadScorers', () => {
   });
 
   it('refuses an export that is not a function, naming it', async () => {
-    await assert.rejects(loadScorers(`${FIXTURES}/bad-export.ts`), (error: unknown) =>
-      error instanceof ScorerModuleError &&
-      error.message === `Export "threshold" of ${FIXTURES}/bad-export.ts is not a scorer function (it is a number).`);
+    await assert.rejects(
+      loadScorers(`${FIXTURES}/bad-export.ts`),
+      (error: unknown) =>
+        error instanceof ScorerModuleError &&
+        error.message === `Export "threshold" of ${FIXTURES}/bad-export.ts is not a scorer function (it is a number).`,
+    );
   });
 
   it('refuses an export that shadows a built-in', async () => {
-    await assert.rejects(loadScorers(`${FIXTURES}/shadows-builtin.ts`), (error: unknown) =>
-      error instanceof ScorerModuleError && /^Export "nonEmpty" of .* shadows the built-in scorer/.test(error.message));
+    await assert.rejects(
+      loadScorers(`${FIXTURES}/shadows-builtin.ts`),
+      (error: unknown) =>
+        error instanceof ScorerModuleError &&
+        /^Export "nonEmpty" of .* shadows the built-in scorer/.test(error.message),
+    );
   });
 
   it('reports a module that does not load', async () => {
-    await assert.rejects(loadScorers(`${FIXTURES}/missing.ts`), (error: unknown) =>
-      error instanceof ScorerModuleError && error.message.startsWith(`Cannot load the scorer module ${FIXTURES}/missing.ts: `));
+    await assert.rejects(
+      loadScorers(`${FIXTURES}/missing.ts`),
+      (error: unknown) =>
+        error instanceof ScorerModuleError &&
+        error.message.startsWith(`Cannot load the scorer module ${FIXTURES}/missing.ts: `),
+    );
   });
 });

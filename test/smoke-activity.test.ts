@@ -37,9 +37,12 @@ const fluency: Scorer = ({ answer, prompt }) => {
 const scorers = new Map<string, Scorer>([
   ...BUILTIN_SCORERS,
   ['fluency', fluency],
-  ['boom', () => {
-    throw new Error('scorer bug');
-  }],
+  [
+    'boom',
+    () => {
+      throw new Error('scorer bug');
+    },
+  ],
 ]);
 
 function golden(raw: Record<string, unknown>): GoldenPrompt {
@@ -48,7 +51,11 @@ function golden(raw: Record<string, unknown>): GoldenPrompt {
 
 /** One prompt per demo question, expecting its right answer. */
 const demoPrompts: GoldenPrompt[] = DEMO_QUESTIONS.map((q, i) =>
-  golden({ name: `demo-${i}`, messages: [{ role: 'user', content: q.prompt }], expect: { contains: expectedAnswer(q.prompt) } }),
+  golden({
+    name: `demo-${i}`,
+    messages: [{ role: 'user', content: q.prompt }],
+    expect: { contains: expectedAnswer(q.prompt) },
+  }),
 );
 
 /** The same questions scored on fluency, which grows with quality even below the right-answer threshold. */
@@ -71,7 +78,12 @@ async function smoke(target: SmokeTarget, prompts: GoldenPrompt[] = demoPrompts,
 async function trainedJob(name: string): Promise<string> {
   const job = await arkor.createJob({
     name,
-    config: { model: MODEL, datasetSource: { type: 'huggingface', name: 'org/data' }, maxSteps: MAX_STEPS, saveSteps: SAVE_STEPS },
+    config: {
+      model: MODEL,
+      datasetSource: { type: 'huggingface', name: 'org/data' },
+      maxSteps: MAX_STEPS,
+      saveSteps: SAVE_STEPS,
+    },
   });
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -109,7 +121,10 @@ describe('smokeTest: adapters and the base model', () => {
 
     assert.deepEqual(final.target, { kind: 'final', jobId });
     assert.equal(final.score, 1);
-    assert.deepEqual(final.prompts.map((p) => p.score), [1, 1, 1, 1]);
+    assert.deepEqual(
+      final.prompts.map((p) => p.score),
+      [1, 1, 1, 1],
+    );
     for (const [i, p] of final.prompts.entries()) {
       const q = DEMO_QUESTIONS[i];
       assert.ok(q);
@@ -135,17 +150,36 @@ describe('smokeTest: adapters and the base model', () => {
 
   it('weights prompts', async () => {
     const prompts = [
-      golden({ name: 'right', messages: [{ role: 'user', content: 'What is 2+2?' }], expect: { contains: '4' }, weight: 3 }),
+      golden({
+        name: 'right',
+        messages: [{ role: 'user', content: 'What is 2+2?' }],
+        expect: { contains: '4' },
+        weight: 3,
+      }),
       golden({ name: 'wrong', messages: [{ role: 'user', content: 'What is 2+2?' }], expect: { contains: 'five' } }),
     ];
     const result = await smoke({ kind: 'final', jobId }, prompts);
-    assert.deepEqual(result.prompts.map((p) => p.score), [1, 0]);
+    assert.deepEqual(
+      result.prompts.map((p) => p.score),
+      [1, 0],
+    );
     assert.equal(result.score, 0.75);
   });
 
   it('scores a jsonSchema expectation 1 on a finished adapter (the streamed JSON answer validates)', async () => {
-    const schema = { type: 'object', properties: { city: { type: 'string' }, confidence: { type: 'number' } }, required: ['city', 'confidence'], additionalProperties: false };
-    const prompts = [golden({ name: 'json', messages: [{ role: 'user', content: 'What is the capital of France?' }], expect: { jsonSchema: schema, name: 'capital' } })];
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string' }, confidence: { type: 'number' } },
+      required: ['city', 'confidence'],
+      additionalProperties: false,
+    };
+    const prompts = [
+      golden({
+        name: 'json',
+        messages: [{ role: 'user', content: 'What is the capital of France?' }],
+        expect: { jsonSchema: schema, name: 'capital' },
+      }),
+    ];
     const result = await smoke({ kind: 'final', jobId }, prompts);
     assert.equal(result.score, 1);
     assert.equal(result.prompts[0]?.detail, 'valid JSON for the schema');
@@ -180,20 +214,31 @@ describe('smokeTest: adapters and the base model', () => {
       golden({ name: 'ok', messages: [{ role: 'user', content: 'Say hello' }], expect: { scorer: 'nonEmpty' } }),
     ];
     const result = await smoke({ kind: 'final', jobId }, prompts);
-    assert.deepEqual(result.prompts.map((p) => [p.score, p.detail]), [
-      [0, 'scorer "boom" threw: scorer bug'],
-      [1, 'scorer nonEmpty: 1'],
-    ]);
+    assert.deepEqual(
+      result.prompts.map((p) => [p.score, p.detail]),
+      [
+        [0, 'scorer "boom" threw: scorer bug'],
+        [1, 'scorer nonEmpty: 1'],
+      ],
+    );
     assert.ok(result.prompts[0]?.sample.startsWith('Hello!'));
     assert.equal(result.score, 0.5);
   });
 
   it('refuses an unknown scorer before spending any inference', async () => {
     const before = chatRequests();
-    const prompts = [...demoPrompts, golden({ name: 'typo', messages: [{ role: 'user', content: 'x' }], expect: { scorer: 'fluensy' } })];
-    await assert.rejects(smoke({ kind: 'final', jobId }, prompts), (error: unknown) =>
-      error instanceof ApplicationFailure && error.nonRetryable && error.type === 'InvalidInput' &&
-      /smokeTest\.prompts\.4 \("typo"\): unknown scorer "fluensy"/.test(error.message));
+    const prompts = [
+      ...demoPrompts,
+      golden({ name: 'typo', messages: [{ role: 'user', content: 'x' }], expect: { scorer: 'fluensy' } }),
+    ];
+    await assert.rejects(
+      smoke({ kind: 'final', jobId }, prompts),
+      (error: unknown) =>
+        error instanceof ApplicationFailure &&
+        error.nonRetryable &&
+        error.type === 'InvalidInput' &&
+        /smokeTest\.prompts\.4 \("typo"\): unknown scorer "fluensy"/.test(error.message),
+    );
     assert.equal(chatRequests(), before);
   });
 });
@@ -201,48 +246,80 @@ describe('smokeTest: adapters and the base model', () => {
 describe('smokeTest: transient failures are retried, not scored', () => {
   it('throws on a 503 from the chat route instead of scoring 0', async () => {
     emu.addRouteFault({ method: 'POST', path: '/v1/inference/chat', status: 503, times: 1 });
-    await assert.rejects(smoke({ kind: 'final', jobId }), (error: unknown) => error instanceof CloudApiError && error.status === 503);
+    await assert.rejects(
+      smoke({ kind: 'final', jobId }),
+      (error: unknown) => error instanceof CloudApiError && error.status === 503,
+    );
     // The fault is spent: the retry Temporal would make now succeeds.
     assert.equal((await smoke({ kind: 'final', jobId })).score, 1);
   });
 
   it('throws on a 429 and on a reset connection', async () => {
     emu.addRouteFault({ method: 'POST', path: '/v1/inference/chat', status: 429, times: 1 });
-    await assert.rejects(smoke({ kind: 'final', jobId }), (error: unknown) => error instanceof CloudApiError && error.status === 429);
+    await assert.rejects(
+      smoke({ kind: 'final', jobId }),
+      (error: unknown) => error instanceof CloudApiError && error.status === 429,
+    );
     emu.addRouteFault({ method: 'POST', path: '/v1/inference/chat', status: 'reset', times: 1 });
-    await assert.rejects(smoke({ kind: 'final', jobId }), (error: unknown) => !(error instanceof CloudApiError) && !(error instanceof ApplicationFailure));
+    await assert.rejects(
+      smoke({ kind: 'final', jobId }),
+      (error: unknown) => !(error instanceof CloudApiError) && !(error instanceof ApplicationFailure),
+    );
   });
 
   it('fails without retry on 401 (every prompt would fail alike)', async () => {
     emu.addRouteFault({ method: 'POST', path: '/v1/inference/chat', status: 401, times: 1 });
-    await assert.rejects(smoke({ kind: 'final', jobId }), (error: unknown) =>
-      error instanceof ApplicationFailure && error.nonRetryable && error.type === 'ArkorRejected' && /prompt "demo-0"/.test(error.message));
+    await assert.rejects(
+      smoke({ kind: 'final', jobId }),
+      (error: unknown) =>
+        error instanceof ApplicationFailure &&
+        error.nonRetryable &&
+        error.type === 'ArkorRejected' &&
+        /prompt "demo-0"/.test(error.message),
+    );
   });
 });
 
 describe('smokeTest: deployments through the edge', () => {
   it('scores an open deployment like the adapter it serves', async () => {
-    await arkor.createDeployment({ slug: 'smoke-open', target: { kind: 'adapter', adapter: { kind: 'final', jobId } }, authMode: 'none' });
+    await arkor.createDeployment({
+      slug: 'smoke-open',
+      target: { kind: 'adapter', adapter: { kind: 'final', jobId } },
+      authMode: 'none',
+    });
     const before = chatRequests();
     const result = await smoke({ kind: 'deployment', slug: 'smoke-open' });
     assert.deepEqual(result.target, { kind: 'deployment', slug: 'smoke-open' });
     assert.equal(result.score, 1);
-    assert.deepEqual(result.prompts.map((p) => p.score), [1, 1, 1, 1]);
+    assert.deepEqual(
+      result.prompts.map((p) => p.score),
+      [1, 1, 1, 1],
+    );
     // Through the edge, not the cloud-api's chat route.
     assert.equal(chatRequests(), before);
     assert.equal(emu.stats().requests['POST /_edge/:slug/v1/chat/completions'], demoPrompts.length);
   });
 
   it('scores a base-model deployment like the base model, JSON included', async () => {
-    await arkor.createDeployment({ slug: 'smoke-base', target: { kind: 'base_model', baseModel: MODEL }, authMode: 'none' });
+    await arkor.createDeployment({
+      slug: 'smoke-base',
+      target: { kind: 'base_model', baseModel: MODEL },
+      authMode: 'none',
+    });
     assert.equal((await smoke({ kind: 'deployment', slug: 'smoke-base' })).score, 0);
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
-    const json = [golden({ name: 'json', messages: [{ role: 'user', content: 'Say hello' }], expect: { jsonSchema: schema } })];
+    const json = [
+      golden({ name: 'json', messages: [{ role: 'user', content: 'Say hello' }], expect: { jsonSchema: schema } }),
+    ];
     assert.equal((await smoke({ kind: 'deployment', slug: 'smoke-base' }, json)).score, 1);
   });
 
   it('uses the key the reader gives for a fixed_api_key deployment', async () => {
-    const deployment = await arkor.createDeployment({ slug: 'smoke-keyed', target: { kind: 'adapter', adapter: { kind: 'final', jobId } }, authMode: 'fixed_api_key' });
+    const deployment = await arkor.createDeployment({
+      slug: 'smoke-keyed',
+      target: { kind: 'adapter', adapter: { kind: 'final', jobId } },
+      authMode: 'fixed_api_key',
+    });
     const key = await arkor.createDeploymentKey(deployment.id, { label: 'smoke' });
     const asked: string[] = [];
     const reader: DeploymentKeyReader = {
@@ -256,17 +333,30 @@ describe('smokeTest: deployments through the edge', () => {
     assert.deepEqual(asked, ['smoke-keyed']);
 
     // Without a key the edge answers 401: not a score, a failure that names the deployment.
-    await assert.rejects(smoke({ kind: 'deployment', slug: 'smoke-keyed' }), (error: unknown) =>
-      error instanceof ApplicationFailure && error.nonRetryable && /deployment smoke-keyed/.test(error.message) && /401/.test(error.message) &&
-      !error.message.includes(key.plaintext));
+    await assert.rejects(
+      smoke({ kind: 'deployment', slug: 'smoke-keyed' }),
+      (error: unknown) =>
+        error instanceof ApplicationFailure &&
+        error.nonRetryable &&
+        /deployment smoke-keyed/.test(error.message) &&
+        /401/.test(error.message) &&
+        !error.message.includes(key.plaintext),
+    );
   });
 
   it('scores 0 for every prompt of a deployment that does not exist or is disabled', async () => {
     const missing = await smoke({ kind: 'deployment', slug: 'smoke-nowhere' });
     assert.equal(missing.score, 0);
-    assert.deepEqual(missing.prompts.map((p) => [p.name, p.score, p.detail]), demoPrompts.map((p) => [p.name, 0, 'no deployment smoke-nowhere']));
+    assert.deepEqual(
+      missing.prompts.map((p) => [p.name, p.score, p.detail]),
+      demoPrompts.map((p) => [p.name, 0, 'no deployment smoke-nowhere']),
+    );
 
-    const deployment = await arkor.createDeployment({ slug: 'smoke-off', target: { kind: 'base_model', baseModel: MODEL }, authMode: 'none' });
+    const deployment = await arkor.createDeployment({
+      slug: 'smoke-off',
+      target: { kind: 'base_model', baseModel: MODEL },
+      authMode: 'none',
+    });
     await arkor.updateDeployment(deployment.id, { enabled: false });
     const disabled = await smoke({ kind: 'deployment', slug: 'smoke-off' });
     assert.equal(disabled.score, 0);

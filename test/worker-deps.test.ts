@@ -36,7 +36,10 @@ describe('buildActivityDeps', () => {
     assert.equal(deps.env, env);
     // The recording module's sets, not the no-op default alone.
     assert.ok(deps.callbackSets.size > 1 && deps.callbackSets.has('default'));
-    assert.deepEqual([...(deps.scorers?.keys() ?? [])].sort(), [...BUILTIN_SCORERS.keys(), 'default', 'lengthRatio', 'shouty'].sort());
+    assert.deepEqual(
+      [...(deps.scorers?.keys() ?? [])].sort(),
+      [...BUILTIN_SCORERS.keys(), 'default', 'lengthRatio', 'shouty'].sort(),
+    );
     assert.deepEqual([...(deps.preconditions?.keys() ?? [])], ['datasetRevision']);
     assert.deepEqual([...deps.notificationChannels.keys()], ['team']);
     assert.deepEqual(deps.stream, {
@@ -63,7 +66,10 @@ describe('buildActivityDeps', () => {
   it('a bad scorers, preconditions or channel setting fails the build', async () => {
     const build = (env: NodeJS.ProcessEnv) => buildActivityDeps({ settings: loadWorkerSettings(env), arkor, env });
     await assert.rejects(build({ ARKOR_SCORERS_MODULE: 'test/fixtures/scorers/bad-export.ts' }), ScorerModuleError);
-    await assert.rejects(build({ ARKOR_PRECONDITIONS_MODULE: 'test/fixtures/preconditions/missing.ts' }), PreconditionModuleError);
+    await assert.rejects(
+      build({ ARKOR_PRECONDITIONS_MODULE: 'test/fixtures/preconditions/missing.ts' }),
+      PreconditionModuleError,
+    );
     await assert.rejects(build({ ARKOR_NOTIFY_TEAM: 'carrier-pigeon:coo' }), NotificationConfigError);
   });
 

@@ -9,7 +9,9 @@ import { brokenLink, launcherChain, type ProcReader } from '../worker/launcher-w
 import { handleShutdownRequests } from '../worker/shutdown.js';
 
 /** A process table: pid → parent and npm script. */
-function table(entries: Record<number, { ppid: number; script?: string }>): ProcReader & { set(pid: number, entry?: { ppid: number; script?: string }): void } {
+function table(
+  entries: Record<number, { ppid: number; script?: string }>,
+): ProcReader & { set(pid: number, entry?: { ppid: number; script?: string }): void } {
   const rows = new Map(Object.entries(entries).map(([pid, entry]) => [Number(pid), entry]));
   return {
     parentOf: (pid) => rows.get(pid)?.ppid,
@@ -40,7 +42,9 @@ describe('the npm launcher chain', () => {
   });
 
   it('is the worker alone below an npm that exec-ed it, and nothing outside npm', () => {
-    assert.deepEqual(launcherChain(21, table({ 20: { ppid: 1 }, 21: { ppid: 20, script: 'worker' } })), [{ pid: 21, ppid: 20 }]);
+    assert.deepEqual(launcherChain(21, table({ 20: { ppid: 1 }, 21: { ppid: 20, script: 'worker' } })), [
+      { pid: 21, ppid: 20 },
+    ]);
     assert.deepEqual(launcherChain(21, table({ 20: { ppid: 1 }, 21: { ppid: 20 } })), []);
     // npm as PID 1: its end ends the namespace anyway.
     assert.deepEqual(launcherChain(7, table({ 7: { ppid: 1, script: 'worker' } })), [{ pid: 7, ppid: 1 }]);
@@ -67,7 +71,13 @@ describe('stop requests', () => {
     const lines: string[] = [];
     const exits: number[] = [];
     let stops = 0;
-    const requests = handleShutdownRequests({ graceMs: 100, exitMarginMs: 100, watchLauncher: false, log: (line) => lines.push(line), exit: (code) => exits.push(code) });
+    const requests = handleShutdownRequests({
+      graceMs: 100,
+      exitMarginMs: 100,
+      watchLauncher: false,
+      log: (line) => lines.push(line),
+      exit: (code) => exits.push(code),
+    });
     try {
       requests.onRequest(() => stops++);
       const request = () => requests.request;

@@ -8,7 +8,9 @@ import { appendLossPoint, applyEvent, LOSS_CURVE_POINTS, RunPhase, type RunStatu
 import { callbackActivityOptions } from '../workflows/activity-options.js';
 import { durationTextMs, durationToMs } from '../workflows/duration.js';
 
-const baseInput = { trainer: { name: 'n', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'huggingface', name: 'a/b' } } };
+const baseInput = {
+  trainer: { name: 'n', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'huggingface', name: 'a/b' } },
+};
 
 describe('input validation', () => {
   it('fills defaults', () => {
@@ -21,7 +23,12 @@ describe('input validation', () => {
     assert.throws(
       () =>
         parseTrainingRunInput({
-          trainer: { ...baseInput.trainer, model: 'llama', maxSteps: 0, dataset: { type: 'blob', url: 'not a url', tokenEnv: 'bad name' } },
+          trainer: {
+            ...baseInput.trainer,
+            model: 'llama',
+            maxSteps: 0,
+            dataset: { type: 'blob', url: 'not a url', tokenEnv: 'bad name' },
+          },
           callbacks: { onFailure: 'ignore' },
           budget: { maxWallTime: 'forever' },
           surprise: true,
@@ -29,7 +36,15 @@ describe('input validation', () => {
       (error: unknown) => {
         assert.ok(error instanceof InvalidTrainingInputError);
         const fields = error.issues.map((issue) => issue.split(':')[0]);
-        for (const field of ['trainer.model', 'trainer.maxSteps', 'trainer.dataset.url', 'trainer.dataset.tokenEnv', 'callbacks.onFailure', 'budget.maxWallTime', 'surprise']) {
+        for (const field of [
+          'trainer.model',
+          'trainer.maxSteps',
+          'trainer.dataset.url',
+          'trainer.dataset.tokenEnv',
+          'callbacks.onFailure',
+          'budget.maxWallTime',
+          'surprise',
+        ]) {
           assert.ok(fields.includes(field), `${field} not named in ${error.message}`);
         }
         return true;
@@ -39,7 +54,10 @@ describe('input validation', () => {
 
   it('rejects a secret passed inline instead of by reference', () => {
     assert.throws(
-      () => parseTrainingRunInput({ trainer: { ...baseInput.trainer, dataset: { type: 'blob', url: 'https://x.example/d', token: 'abc' } } }),
+      () =>
+        parseTrainingRunInput({
+          trainer: { ...baseInput.trainer, dataset: { type: 'blob', url: 'https://x.example/d', token: 'abc' } },
+        }),
       /trainer\.dataset/,
     );
   });
@@ -73,14 +91,21 @@ describe('early-stopping rules', () => {
   });
 
   it('ignores non-finite loss when the rule is off', () => {
-    assert.equal(evaluateRules({ nonFiniteLoss: false }, undefined, { step: 5, loss: 'NaN', evalLoss: null }, initialPatience).stop, false);
+    assert.equal(
+      evaluateRules({ nonFiniteLoss: false }, undefined, { step: 5, loss: 'NaN', evalLoss: null }, initialPatience)
+        .stop,
+      false,
+    );
   });
 
   it('applies the loss ceiling only after its step', () => {
     const ceiling = { nonFiniteLoss: true, lossCeiling: { value: 2, afterStep: 10 } };
     assert.equal(evaluateRules(ceiling, undefined, { step: 9, loss: 5, evalLoss: null }, initialPatience).stop, false);
     assert.equal(evaluateRules(ceiling, undefined, { step: 10, loss: 5, evalLoss: null }, initialPatience).stop, true);
-    assert.equal(evaluateRules(ceiling, undefined, { step: 11, loss: 1.5, evalLoss: null }, initialPatience).stop, false);
+    assert.equal(
+      evaluateRules(ceiling, undefined, { step: 11, loss: 1.5, evalLoss: null }, initialPatience).stop,
+      false,
+    );
   });
 
   it('counts patience only on readings of its metric and resets on improvement', () => {
@@ -107,13 +132,40 @@ describe('early-stopping rules', () => {
 
 describe('run status', () => {
   const status: RunStatus = {
-    phase: RunPhase.Queued, workflowId: 'w', name: 'n', model: 'm', step: 0, latestLoss: null, latestEvalLoss: null,
-    bestLoss: null, bestEvalLoss: null, lossCurve: [], checkpoints: [], eventsReceived: 0, callbacksRun: 0,
-    callbackErrors: [], eventsNotDispatched: 0, startedAt: 't', runNumber: 1,
+    phase: RunPhase.Queued,
+    workflowId: 'w',
+    name: 'n',
+    model: 'm',
+    step: 0,
+    latestLoss: null,
+    latestEvalLoss: null,
+    bestLoss: null,
+    bestEvalLoss: null,
+    lossCurve: [],
+    checkpoints: [],
+    eventsReceived: 0,
+    callbacksRun: 0,
+    callbackErrors: [],
+    eventsNotDispatched: 0,
+    startedAt: 't',
+    runNumber: 1,
   };
-  const log = (step: number, loss: RunEvent['payload'] extends infer P ? (P extends { loss: infer L } ? L : never) : never, evalLoss: typeof loss = null): RunEvent => ({
+  const log = (
+    step: number,
+    loss: RunEvent['payload'] extends infer P ? (P extends { loss: infer L } ? L : never) : never,
+    evalLoss: typeof loss = null,
+  ): RunEvent => ({
     id: String(step),
-    payload: { type: 'training.log', timestamp: 't', step, loss, evalLoss, learningRate: null, epoch: null, samplesPerSecond: null },
+    payload: {
+      type: 'training.log',
+      timestamp: 't',
+      step,
+      loss,
+      evalLoss,
+      learningRate: null,
+      epoch: null,
+      samplesPerSecond: null,
+    },
   });
 
   it('tracks latest and best losses, ignoring non-finite values for the best', () => {
@@ -126,7 +178,10 @@ describe('run status', () => {
     assert.deepEqual(s.bestLoss, { value: 1.5, step: 2 });
     assert.ok(Number.isNaN(s.latestLoss));
     assert.deepEqual(s.bestEvalLoss, { value: 1.7, step: 3 });
-    assert.deepEqual(s.lossCurve, [[1, 2], [2, 1.5]]);
+    assert.deepEqual(s.lossCurve, [
+      [1, 2],
+      [2, 1.5],
+    ]);
     assert.equal(s.step, 3);
     assert.equal(s.eventsReceived, 5);
     assert.equal(status.eventsReceived, 0, 'pure: the input is not mutated');
@@ -157,24 +212,38 @@ describe('callback activity options', () => {
   it('merges defaults, run-wide settings and per-callback overrides', () => {
     const input = parseTrainingRunInput({
       ...baseInput,
-      callbacks: { retry: { maximumAttempts: 3 }, timeout: '1m', overrides: { onLog: { retry: { initialInterval: '5s' }, timeout: '10s' } } },
+      callbacks: {
+        retry: { maximumAttempts: 3 },
+        timeout: '1m',
+        overrides: { onLog: { retry: { initialInterval: '5s' }, timeout: '10s' } },
+      },
     });
     assert.deepEqual(callbackActivityOptions(input, 'onStarted'), {
       startToCloseTimeout: '1m',
       heartbeatTimeout: '30s',
-      retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2, nonRetryableErrorTypes: ['InvalidInput'] },
+      retry: {
+        maximumAttempts: 3,
+        initialInterval: '1s',
+        maximumInterval: '30s',
+        backoffCoefficient: 2,
+        nonRetryableErrorTypes: ['InvalidInput'],
+      },
     });
     const onLog = callbackActivityOptions(input, 'onLog');
     assert.equal(onLog.startToCloseTimeout, '10s');
     assert.equal(onLog.retry?.initialInterval, '5s');
     assert.equal(onLog.retry?.maximumAttempts, 3);
     // The run's heartbeat timeout bounds how long a killed worker holds a callback.
-    assert.equal(callbackActivityOptions(parseTrainingRunInput({ ...baseInput, heartbeatTimeout: '4s' }), 'onLog').heartbeatTimeout, '4s');
+    assert.equal(
+      callbackActivityOptions(parseTrainingRunInput({ ...baseInput, heartbeatTimeout: '4s' }), 'onLog')
+        .heartbeatTimeout,
+      '4s',
+    );
   });
 });
 
 describe('durations', () => {
-  it('takes Temporal\'s duration strings and milliseconds, and refuses a bare number, zero and junk', () => {
+  it("takes Temporal's duration strings and milliseconds, and refuses a bare number, zero and junk", () => {
     assert.equal(durationToMs('500ms'), 500);
     assert.equal(durationToMs('30s'), 30_000);
     assert.equal(durationToMs('1.5h'), 5_400_000);
@@ -185,4 +254,3 @@ describe('durations', () => {
     for (const text of ['30', '0s', '-5s', 'soon', '']) assert.equal(durationTextMs(text), undefined, text);
   });
 });
-

@@ -29,7 +29,12 @@ const workerEnvSchema = z.object({
   ARKOR_MAX_CACHED_WORKFLOWS: z.preprocess(
     // An empty variable means unset, not 0 (which would silently disable the cache).
     (value) => (value === '' ? undefined : value),
-    z.coerce.number().int().min(0).refine((value) => value !== 1, 'must be 0 (no cache) or at least 2').optional(),
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .refine((value) => value !== 1, 'must be 0 (no cache) or at least 2')
+      .optional(),
   ),
   ARKOR_LOG_BATCH_MAX_EVENTS: count.default(1000),
   ARKOR_LOG_BATCH_MAX_DELAY_MS: ms.default(1000),

@@ -52,7 +52,9 @@ export function handleShutdownRequests(options: ShutdownOptions): ShutdownReques
       return;
     }
     first = { reason: why, at: Date.now() };
-    log(`worker stopping (${why}): no new tasks; streams move to other workers now, running activities get up to ${options.graceMs} ms`);
+    log(
+      `worker stopping (${why}): no new tasks; streams move to other workers now, running activities get up to ${options.graceMs} ms`,
+    );
     overrun = setTimeout(() => {
       log(`worker: still running ${limitMs} ms after ${why}; exiting`);
       exit(1);
@@ -68,7 +70,9 @@ export function handleShutdownRequests(options: ShutdownOptions): ShutdownReques
     return [signal, listener] as const;
   });
   const stopWatching =
-    options.watchLauncher === false ? () => undefined : watchLauncher((link) => request(`its launcher (pid ${link.ppid}) exited`));
+    options.watchLauncher === false
+      ? () => undefined
+      : watchLauncher((link) => request(`its launcher (pid ${link.ppid}) exited`));
 
   return {
     get request() {

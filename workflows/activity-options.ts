@@ -6,7 +6,12 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { durationToMs } from './duration.js';
 import { NOT_RETRYABLE, NOT_RETRYABLE_USER_CODE } from './failure-types.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type CallbackName, type DurationInput, type ValidTrainingRunInput } from './input.js';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  type CallbackName,
+  type DurationInput,
+  type ValidTrainingRunInput,
+} from './input.js';
 
 /**
  * Log events handed to one onLog activity at most: the workflow's side of log batching (the wait
@@ -67,7 +72,12 @@ export function streamActivityOptions(input: ValidTrainingRunInput, taskQueue: s
     // Short and nearly flat: a stream that fails is usually a worker that died, and the run is
     // blind until a new attempt starts; the attempt count never resets, so a run that lost a
     // few workers must not wait longer each time. Backend trouble is retried inside the attempt.
-    retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '2s', nonRetryableErrorTypes: NOT_RETRYABLE },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 1.5,
+      maximumInterval: '2s',
+      nonRetryableErrorTypes: NOT_RETRYABLE,
+    },
   };
 }
 
@@ -76,7 +86,12 @@ export function deploymentActivityOptions(input: ValidTrainingRunInput): Activit
   return {
     startToCloseTimeout: '1m',
     heartbeatTimeout: heartbeatTimeoutOf(input),
-    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRYABLE },
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '30s',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: NOT_RETRYABLE,
+    },
   };
 }
 
@@ -85,7 +100,12 @@ export function smokeTestActivityOptions(input: ValidTrainingRunInput): Activity
   return {
     startToCloseTimeout: input.smokeTest?.timeout ?? '5m',
     heartbeatTimeout: heartbeatTimeoutOf(input),
-    retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRYABLE_USER_CODE },
+    retry: {
+      initialInterval: '2s',
+      maximumInterval: '1m',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: NOT_RETRYABLE_USER_CODE,
+    },
   };
 }
 
@@ -94,7 +114,13 @@ export function notificationActivityOptions(input: { heartbeatTimeout?: Duration
   return {
     startToCloseTimeout: '30s',
     heartbeatTimeout: heartbeatTimeoutOf(input),
-    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m', maximumAttempts: 40, nonRetryableErrorTypes: NOT_RETRYABLE_USER_CODE },
+    retry: {
+      initialInterval: '5s',
+      backoffCoefficient: 2,
+      maximumInterval: '10m',
+      maximumAttempts: 40,
+      nonRetryableErrorTypes: NOT_RETRYABLE_USER_CODE,
+    },
   };
 }
 
@@ -135,7 +161,10 @@ export function callbackActivityOptions(input: ValidTrainingRunInput, name: Call
  * A retried attempt resumes after the last event its predecessor finished (heartbeat progress).
  */
 export function onLogActivityOptions(input: ValidTrainingRunInput, events: number): ActivityOptions {
-  return { ...callbackActivityOptions(input, 'onLog'), startToCloseTimeout: onLogCallTimeoutMs(input) * Math.max(1, events) };
+  return {
+    ...callbackActivityOptions(input, 'onLog'),
+    startToCloseTimeout: onLogCallTimeoutMs(input) * Math.max(1, events),
+  };
 }
 
 /** How long one `onLog` (or `onLogBatch`) call may take. */

@@ -64,7 +64,10 @@ export function samePosition(a: StreamPosition, b: StreamPosition): boolean {
  * after `position` when it starts behind and passes through it, `undefined` when it does not
  * reach `position` (stale, or from another place in the stream).
  */
-export function continuationOf(position: StreamPosition, delivery: Pick<Delivery, 'after' | 'events'>): RunEvent[] | undefined {
+export function continuationOf(
+  position: StreamPosition,
+  delivery: Pick<Delivery, 'after' | 'events'>,
+): RunEvent[] | undefined {
   let at = delivery.after;
   for (let index = 0; index <= delivery.events.length; index++) {
     if (samePosition(at, position)) return delivery.events.slice(index);

@@ -7,7 +7,14 @@
  * re-target compares before it writes, and the target to roll back to is recorded in the
  * workflow before anything changes.
  */
-import { type ActivityInterfaceFor, condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  type ActivityInterfaceFor,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import { durationToMs } from './duration.js';
 import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
@@ -101,7 +108,10 @@ export class EvaluationFlow {
     } catch (error) {
       if (!isCancellation(error)) {
         const message = failureMessage(error);
-        this.state.update((status) => ({ ...status, promotion: { ...status.promotion, deployment: promotion.deployment, error: message } }));
+        this.state.update((status) => ({
+          ...status,
+          promotion: { ...status.promotion, deployment: promotion.deployment, error: message },
+        }));
       }
       throw error;
     }
@@ -112,7 +122,9 @@ export class EvaluationFlow {
     const approval = this.state.status().approval;
     if (!this.input.approval) throw new Error('this run does not ask for approval');
     if (approval?.state !== 'waiting') {
-      throw new Error(approval ? `the promotion is already ${approval.state}` : 'the run is not waiting for approval yet');
+      throw new Error(
+        approval ? `the promotion is already ${approval.state}` : 'the run is not waiting for approval yet',
+      );
     }
   }
 
@@ -148,14 +160,19 @@ export class EvaluationFlow {
     if (!gate) return { passed: true, reason: 'no gate' };
     if (!final) return { passed: false, reason: 'the final adapter could not be scored' };
     if (final.score < gate.minScore) {
-      return { passed: false, reason: `score ${final.score.toFixed(3)} is below the minimum ${gate.minScore}`, score: final.score };
+      return {
+        passed: false,
+        reason: `score ${final.score.toFixed(3)} is below the minimum ${gate.minScore}`,
+        score: final.score,
+      };
     }
     const slug = this.input.promotion?.deployment;
     if (gate.mustBeatDeployed && slug) {
       const current = await this.deploymentActivities.readDeployment(slug);
       if (current) {
         const deployed = await this.score({ kind: 'deployment', slug });
-        if (!deployed) return { passed: false, reason: `the deployment ${slug} could not be scored`, score: final.score };
+        if (!deployed)
+          return { passed: false, reason: `the deployment ${slug} could not be scored`, score: final.score };
         if (final.score <= deployed.score) {
           return {
             passed: false,
@@ -172,7 +189,11 @@ export class EvaluationFlow {
         };
       }
     }
-    return { passed: true, reason: `score ${final.score.toFixed(3)} reaches the minimum ${gate.minScore}`, score: final.score };
+    return {
+      passed: true,
+      reason: `score ${final.score.toFixed(3)} reaches the minimum ${gate.minScore}`,
+      score: final.score,
+    };
   }
 
   private async awaitApproval(): Promise<boolean> {
@@ -180,7 +201,10 @@ export class EvaluationFlow {
     if (timeout === undefined) return true;
     this.state.setPhase(RunPhase.AwaitingApproval);
     this.state.update((status) => ({ ...status, approval: { state: 'waiting' } }));
-    const decided = await condition(() => this.approvalDecision !== undefined || this.state.stopRequested() !== undefined, durationToMs(timeout));
+    const decided = await condition(
+      () => this.approvalDecision !== undefined || this.state.stopRequested() !== undefined,
+      durationToMs(timeout),
+    );
     // A stop while waiting is a rejection.
     if (this.approvalDecision === undefined && this.skippedByStop()) return false;
     if (!decided) {

@@ -80,7 +80,12 @@ export const runEventSchema: z.ZodType<RunEvent> = z.object({
       samplesPerSecond: metricSchema,
     }),
     z.object({ type: z.literal('checkpoint.saved'), timestamp, step, artifacts: z.array(z.unknown()).optional() }),
-    z.object({ type: z.literal('training.completed'), timestamp, metrics: z.unknown(), artifacts: z.array(z.unknown()) }),
+    z.object({
+      type: z.literal('training.completed'),
+      timestamp,
+      metrics: z.unknown(),
+      artifacts: z.array(z.unknown()),
+    }),
     z.object({ type: z.literal('training.failed'), timestamp, error: z.string(), step: step.optional() }),
   ]),
 });

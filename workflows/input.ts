@@ -14,7 +14,9 @@ import type { RunEvent } from './events.js';
 export const SUPPORTED_MODELS = ['unsloth/gemma-4-E4B-it'] as const;
 
 /** A duration string as Temporal writes them: `500ms`, `30s`, `5m`, `2h`, `1d`, `1 day`, `90 minutes`. */
-export const durationTextSchema = z.string().refine((text) => durationTextMs(text) !== undefined, `must be a duration such as ${DURATION_EXAMPLES}`);
+export const durationTextSchema = z
+  .string()
+  .refine((text) => durationTextMs(text) !== undefined, `must be a duration such as ${DURATION_EXAMPLES}`);
 
 /** A Temporal duration: milliseconds, or a duration string (see `duration.ts`). */
 export const durationSchema = z.union([z.number().int().positive(), durationTextSchema]);
@@ -149,28 +151,46 @@ const chatMessageSchema = z.strictObject({
 });
 
 /** How an answer is scored (0 to 1). */
-export const expectationSchema = z.union([
-  /** A single text: 1 when the answer contains it, else 0; a list: the fraction of its texts found. */
-  z.strictObject({ contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]), caseSensitive: z.boolean().default(false) }),
-  /** 1 when the regular expression matches. */
-  z.strictObject({
-    regex: z.string().min(1).refine((source) => {
-      try {
-        new RegExp(source);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be a valid regular expression'),
-    flags: z.string().regex(/^[dgimsuvy]*$/).optional(),
-  }),
-  /** 1 when the trimmed answer equals the text. */
-  z.strictObject({ exact: z.string(), caseSensitive: z.boolean().default(false) }),
-  /** Asks for JSON through responseFormat; 1 when the answer parses and validates. */
-  z.strictObject({ jsonSchema: z.record(z.string(), z.unknown()), name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).default('answer') }),
-  /** A scorer registered in the worker, by name, with its own options. */
-  z.strictObject({ scorer: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }),
-], { error: 'must be an object with exactly one of contains, regex, exact, jsonSchema or scorer' });
+export const expectationSchema = z.union(
+  [
+    /** A single text: 1 when the answer contains it, else 0; a list: the fraction of its texts found. */
+    z.strictObject({
+      contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+      caseSensitive: z.boolean().default(false),
+    }),
+    /** 1 when the regular expression matches. */
+    z.strictObject({
+      regex: z
+        .string()
+        .min(1)
+        .refine((source) => {
+          try {
+            new RegExp(source);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'must be a valid regular expression'),
+      flags: z
+        .string()
+        .regex(/^[dgimsuvy]*$/)
+        .optional(),
+    }),
+    /** 1 when the trimmed answer equals the text. */
+    z.strictObject({ exact: z.string(), caseSensitive: z.boolean().default(false) }),
+    /** Asks for JSON through responseFormat; 1 when the answer parses and validates. */
+    z.strictObject({
+      jsonSchema: z.record(z.string(), z.unknown()),
+      name: z
+        .string()
+        .regex(/^[a-zA-Z0-9_-]{1,64}$/)
+        .default('answer'),
+    }),
+    /** A scorer registered in the worker, by name, with its own options. */
+    z.strictObject({ scorer: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }),
+  ],
+  { error: 'must be an object with exactly one of contains, regex, exact, jsonSchema or scorer' },
+);
 export type Expectation = z.infer<typeof expectationSchema>;
 
 export const goldenPromptSchema = z.strictObject({
@@ -268,31 +288,35 @@ const resumeSchema = z.object({
 });
 export type ResumeState = z.infer<typeof resumeSchema>;
 
-export const trainingRunInputSchema = z.strictObject({
-  trainer: trainerSchema,
-  callbacks: callbacksSchema.default({ set: 'default', onFailure: 'fail' }),
-  earlyStopping: earlyStoppingSchema.default({ nonFiniteLoss: true }),
-  budget: budgetSchema.optional(),
-  stream: streamSchema.optional(),
-  continueAsNew: continueAsNewSchema.optional(),
-  smokeTest: smokeTestSchema.optional(),
-  gate: gateSchema.optional(),
-  approval: approvalSchema.optional(),
-  promotion: promotionSchema.optional(),
-  notifications: notificationsSchema.optional(),
-  /** Retrain only when something changed: a run whose revision was the last one promoted is skipped. */
-  precondition: preconditionSchema.optional(),
-  /**
-   * How long the server waits without a heartbeat before it retries an activity of this run
-   * (submit, the stream, callbacks, smoke tests, promotion steps, notifications, cancel) on
-   * another worker: how long a killed worker holds up the run. Default 30 s.
-   */
-  heartbeatTimeout: durationSchema.optional(),
-  /** Free-form labels copied into the run's status (for example the schedule or the team). */
-  labels: z.record(z.string(), z.string()).optional(),
-  resume: resumeSchema.optional(),
-})
-  .refine((input) => !input.gate || input.smokeTest, { message: 'a gate needs smokeTest prompts to score', path: ['gate'] })
+export const trainingRunInputSchema = z
+  .strictObject({
+    trainer: trainerSchema,
+    callbacks: callbacksSchema.default({ set: 'default', onFailure: 'fail' }),
+    earlyStopping: earlyStoppingSchema.default({ nonFiniteLoss: true }),
+    budget: budgetSchema.optional(),
+    stream: streamSchema.optional(),
+    continueAsNew: continueAsNewSchema.optional(),
+    smokeTest: smokeTestSchema.optional(),
+    gate: gateSchema.optional(),
+    approval: approvalSchema.optional(),
+    promotion: promotionSchema.optional(),
+    notifications: notificationsSchema.optional(),
+    /** Retrain only when something changed: a run whose revision was the last one promoted is skipped. */
+    precondition: preconditionSchema.optional(),
+    /**
+     * How long the server waits without a heartbeat before it retries an activity of this run
+     * (submit, the stream, callbacks, smoke tests, promotion steps, notifications, cancel) on
+     * another worker: how long a killed worker holds up the run. Default 30 s.
+     */
+    heartbeatTimeout: durationSchema.optional(),
+    /** Free-form labels copied into the run's status (for example the schedule or the team). */
+    labels: z.record(z.string(), z.string()).optional(),
+    resume: resumeSchema.optional(),
+  })
+  .refine((input) => !input.gate || input.smokeTest, {
+    message: 'a gate needs smokeTest prompts to score',
+    path: ['gate'],
+  })
   .refine((input) => !input.gate?.mustBeatDeployed || input.promotion, {
     message: 'mustBeatDeployed needs a promotion deployment to compare with',
     path: ['gate', 'mustBeatDeployed'],
@@ -334,13 +358,19 @@ function dottedPath(path: readonly PathKey[]): string {
 /** A missing key: zod reports it as a wrong value (type, enum option) of `undefined`. */
 function isMissing(issue: Issue): boolean {
   if (issue.code === 'invalid_type') return issue.message.endsWith('received undefined');
-  return (issue.code === 'invalid_value' || issue.code === 'invalid_union') && 'input' in issue && issue.input === undefined;
+  return (
+    (issue.code === 'invalid_value' || issue.code === 'invalid_union') && 'input' in issue && issue.input === undefined
+  );
 }
 
 /** The issue says the value has the wrong keys for this union branch, not a wrong value. */
 function isShapeMismatch(issue: Issue): boolean {
   if (issue.code === 'unrecognized_keys' || isMissing(issue)) return true;
-  return issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((branch) => branch.some(isShapeMismatch));
+  return (
+    issue.code === 'invalid_union' &&
+    issue.errors.length > 0 &&
+    issue.errors.every((branch) => branch.some(isShapeMismatch))
+  );
 }
 
 /**
@@ -351,19 +381,27 @@ function isShapeMismatch(issue: Issue): boolean {
 function describeIssues(issues: readonly Issue[], prefix: readonly PathKey[]): string[] {
   return issues.flatMap((issue): string[] => {
     const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${dottedPath([...path, key])}: unknown field`);
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => `${dottedPath([...path, key])}: unknown field`);
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const fitting = issue.errors.filter((branch) => !branch.some(isShapeMismatch));
       if (fitting.length === 1 && fitting[0]) return describeIssues(fitting[0], path);
       // Every branch refused the value's type (a number where a string or a list is wanted).
-      const types = issue.errors.map((branch) => (branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0 ? branch[0] : undefined));
+      const types = issue.errors.map((branch) =>
+        branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0
+          ? branch[0]
+          : undefined,
+      );
       if (types.every((type) => type !== undefined)) {
         const expected = [...new Set(types.map((type) => type.expected))].join(' or ');
         const received = /received (\w+)$/.exec(types[0]?.message ?? '')?.[1];
-        return [`${dottedPath(path)}: ${received === 'undefined' ? 'is required' : `expected ${expected}${received ? `, received ${received}` : ''}`}`];
+        return [
+          `${dottedPath(path)}: ${received === 'undefined' ? 'is required' : `expected ${expected}${received ? `, received ${received}` : ''}`}`,
+        ];
       }
     }
-    if (isMissing(issue)) return [`${dottedPath(path)}: is required${issue.code === 'invalid_value' ? ` (${issue.message})` : ''}`];
+    if (isMissing(issue))
+      return [`${dottedPath(path)}: is required${issue.code === 'invalid_value' ? ` (${issue.message})` : ''}`];
     return [`${dottedPath(path)}: ${issue.message}`];
   });
 }

@@ -2,7 +2,14 @@
  * Notifications go out as child workflows that the run abandons: each retries on its own
  * schedule, so a receiver that is down never fails or delays the run's outcome.
  */
-import { ParentClosePolicy, isCancellation, log, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  isCancellation,
+  log,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import type { NotificationInput } from './evaluation.js';
 import { notificationActivityOptions } from './activity-options.js';
@@ -37,13 +44,25 @@ export async function sendNotification(
         workflowId: childId,
         taskQueue,
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [{ channel, event, idempotencyKey: childId, ...content, ...(input.heartbeatTimeout ? { heartbeatTimeout: input.heartbeatTimeout } : {}) }],
+        args: [
+          {
+            channel,
+            event,
+            idempotencyKey: childId,
+            ...content,
+            ...(input.heartbeatTimeout ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+          },
+        ],
       });
     } catch (error) {
       // A cancelled workflow must stay cancelled; short of that, a notification is never worth
       // failing the run for.
       if (isCancellation(error)) throw error;
-      log.warn('Could not start a notification', { channel, event, error: error instanceof Error ? error.message : String(error) });
+      log.warn('Could not start a notification', {
+        channel,
+        event,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 }

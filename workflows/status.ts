@@ -195,7 +195,9 @@ export function applyEvent(status: RunStatus, event: RunEvent): RunStatus {
 
 /** Records a checkpoint's smoke-test score and keeps the best checkpoint. */
 export function recordCheckpointScore(status: RunStatus, step: number, score: number): RunStatus {
-  const checkpoints = status.checkpoints.map((checkpoint) => (checkpoint.step === step ? { ...checkpoint, score } : checkpoint));
+  const checkpoints = status.checkpoints.map((checkpoint) =>
+    checkpoint.step === step ? { ...checkpoint, score } : checkpoint,
+  );
   const best = status.bestCheckpoint;
   return {
     ...status,

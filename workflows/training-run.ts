@@ -118,7 +118,11 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<RunResult
     input = parseTrainingRunInput(rawInput);
   } catch (error) {
     if (error instanceof InvalidTrainingInputError) {
-      throw ApplicationFailure.create({ type: RunFailureType.InvalidInput, message: error.message, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: RunFailureType.InvalidInput,
+        message: error.message,
+        nonRetryable: true,
+      });
     }
     throw error;
   }
@@ -192,7 +196,8 @@ class TrainingRun {
           ...(input.smokeTest ? { scoresCheckpoints: true } : {}),
           ...(input.labels ? { labels: input.labels } : {}),
         };
-    this.position = resume?.cursor === undefined ? STREAM_START : { cursor: resume.cursor, offset: resume.cursorOffset ?? 0 };
+    this.position =
+      resume?.cursor === undefined ? STREAM_START : { cursor: resume.cursor, offset: resume.cursorOffset ?? 0 };
     // Runs of earlier versions carried no position of the events they handed over.
     this.dispatchedPosition = resume?.dispatched ?? { ...this.position, offset: 0 };
     if (resume?.cursor !== undefined) this.status.cursor = resume.cursor;
@@ -205,7 +210,9 @@ class TrainingRun {
       onFailed: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onFailed')).onFailed,
     } as Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
 
-    this.followJob = proxyActivities<StreamActivities>(streamActivityOptions(input, streamTaskQueue(this.info.taskQueue))).followJob;
+    this.followJob = proxyActivities<StreamActivities>(
+      streamActivityOptions(input, streamTaskQueue(this.info.taskQueue)),
+    ).followJob;
 
     this.evaluation = new EvaluationFlow(input, {
       status: () => this.status,
@@ -258,7 +265,9 @@ class TrainingRun {
           await this.cancelBackendJob('workflow cancelled');
           this.setPhase(RunPhase.Cancelled);
           this.status = { ...this.status, stop: this.stopInfo('cancel', 'workflow cancelled') };
-          await this.notify('stopped', '', `Training cancelled: ${this.input.trainer.name}`, ['the workflow was cancelled']);
+          await this.notify('stopped', '', `Training cancelled: ${this.input.trainer.name}`, [
+            'the workflow was cancelled',
+          ]);
         });
       }
       throw error;
@@ -272,7 +281,11 @@ class TrainingRun {
   private validateDelivery(delivery: unknown): void {
     const parsed = deliverySchema.safeParse(delivery);
     if (!parsed.success) {
-      throw ApplicationFailure.create({ type: RunFailureType.InvalidInput, message: `Malformed delivery: ${parsed.error.message}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: RunFailureType.InvalidInput,
+        message: `Malformed delivery: ${parsed.error.message}`,
+        nonRetryable: true,
+      });
     }
     if (continuationOf(this.position, parsed.data) === undefined) {
       throw ApplicationFailure.create({
@@ -339,7 +352,11 @@ class TrainingRun {
     const pausedSince = paused ? (this.status.backlog?.pausedSince ?? new Date().toISOString()) : undefined;
     this.status = {
       ...this.status,
-      backlog: { events, ...(limit === undefined ? {} : { limit }), ...(pausedSince === undefined ? {} : { pausedSince }) },
+      backlog: {
+        events,
+        ...(limit === undefined ? {} : { limit }),
+        ...(pausedSince === undefined ? {} : { pausedSince }),
+      },
     };
   }
 
@@ -359,7 +376,12 @@ class TrainingRun {
     // still to dispatch), except a person's stop during evaluation or approval: it skips the
     // promotion. A promotion under way finishes (or rolls back): never half.
     const evaluating = this.status.phase === RunPhase.Evaluating || this.status.phase === RunPhase.AwaitingApproval;
-    if (this.keepsEventsWhileStopping && this.trainingOver && !(this.stopsInEveryPhase && cause === 'signal' && evaluating)) return;
+    if (
+      this.keepsEventsWhileStopping &&
+      this.trainingOver &&
+      !(this.stopsInEveryPhase && cause === 'signal' && evaluating)
+    )
+      return;
     this.stopRequest ??= this.stopInfo(cause, reason);
   }
 
@@ -381,13 +403,18 @@ class TrainingRun {
       // Not cancellable: a cancel that abandoned a create in flight could leave an untracked
       // job. Once the job exists, a pending cancellation is honoured by cancelling it.
       ({ job } = await CancellationScope.nonCancellable(() =>
-        this.backend.submitJob({ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }),
+        this.backend.submitJob({
+          trainer: this.input.trainer,
+          workflowId: this.info.workflowId,
+          runId: this.info.runId,
+        }),
       ));
     } catch (error) {
       if (isCancellation(error)) throw error;
       // Surface the activity's own failure (which names the field or the status), not the
       // generic "activity task failed" wrapper.
-      const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      const cause =
+        error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       const message = `Preparing the run failed: ${failureMessage(error)}`;
       this.setPhase(RunPhase.Failed);
       this.status = { ...this.status, error: message };
@@ -408,7 +435,9 @@ class TrainingRun {
   private async stoppedBeforeSubmit(request: StopInfo): Promise<RunResult> {
     this.status = { ...this.status, stop: request };
     this.setPhase(RunPhase.Stopped);
-    await this.notify('stopped', '', `Training stopped before it started: ${this.input.trainer.name}`, [`${request.reason} (${request.cause})`]);
+    await this.notify('stopped', '', `Training stopped before it started: ${this.input.trainer.name}`, [
+      `${request.reason} (${request.cause})`,
+    ]);
     return this.result(RunOutcome.Stopped, request.reason);
   }
 
@@ -442,7 +471,8 @@ class TrainingRun {
     const jobId = this.requireJob().id;
     let stream = this.startStream(jobId);
     const signalsBeforeContinue = this.input.continueAsNew?.afterSignals ?? DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW;
-    const continueAsNewDue = () => workflowInfo().continueAsNewSuggested || this.deliveriesThisRun >= signalsBeforeContinue;
+    const continueAsNewDue = () =>
+      workflowInfo().continueAsNewSuggested || this.deliveriesThisRun >= signalsBeforeContinue;
 
     for (;;) {
       await condition(() => this.queue.length > 0 || stream.settled() || !!this.stopRequest || continueAsNewDue());
@@ -461,7 +491,8 @@ class TrainingRun {
       // Checked before dispatching: a stream that outpaces the callbacks keeps the queue full,
       // and the history must not grow with it. At least one dispatch per run, so that a run
       // always makes progress before handing over.
-      const continueNow = !stream.settled() && continueAsNewDue() && (this.dispatchesThisRun > 0 || this.queue.length === 0);
+      const continueNow =
+        !stream.settled() && continueAsNewDue() && (this.dispatchesThisRun > 0 || this.queue.length === 0);
       if (this.queue.length > 0 && !continueNow) {
         await this.dispatchNext();
         continue;
@@ -524,7 +555,11 @@ class TrainingRun {
     let outcome: CallbackOutcome;
     if (head.payload.type === 'training.log') {
       let count = 0;
-      while (count < this.queue.length && count < MAX_LOGS_PER_CALLBACK && this.queue[count]?.payload.type === 'training.log') {
+      while (
+        count < this.queue.length &&
+        count < MAX_LOGS_PER_CALLBACK &&
+        this.queue[count]?.payload.type === 'training.log'
+      ) {
         count++;
       }
       const events = this.queue.splice(0, count);
@@ -538,7 +573,12 @@ class TrainingRun {
         taken(rest);
         this.status.eventsNotDispatched += rest.length;
       }
-      outcome = await this.runCallback('onLog', { events, callTimeoutMs: onLogCallTimeoutMs(this.input) }, events, onLogActivityOptions(this.input, events.length));
+      outcome = await this.runCallback(
+        'onLog',
+        { events, callTimeoutMs: onLogCallTimeoutMs(this.input) },
+        events,
+        onLogActivityOptions(this.input, events.length),
+      );
     } else {
       this.queue.shift();
       taken([head]);
@@ -555,7 +595,9 @@ class TrainingRun {
         if (regression) this.requestStop('rule', regression);
         const score = this.status.checkpoints.find((checkpoint) => checkpoint.step === step)?.score;
         await this.notify('checkpoint', String(step), `Checkpoint ${step} saved: ${this.input.trainer.name}`, [
-          score === undefined ? 'not scored' : `score ${score.toFixed(3)}${this.status.baseScore === undefined ? '' : ` (base model ${this.status.baseScore.toFixed(3)})`}`,
+          score === undefined
+            ? 'not scored'
+            : `score ${score.toFixed(3)}${this.status.baseScore === undefined ? '' : ` (base model ${this.status.baseScore.toFixed(3)})`}`,
         ]);
       } else {
         // Terminal events are the wait activity's result, never delivered; a delivery that
@@ -583,8 +625,15 @@ class TrainingRun {
     return this.stopRequest !== undefined;
   }
 
-  private async runCallback(name: CallbackName, args: object, events: RunEvent[], options?: ActivityOptions): Promise<CallbackOutcome> {
-    const callback = options ? (proxyActivities<MainActivities>(options)[name] as (args: object) => Promise<CallbackOutcome>) : this.callbacks[name];
+  private async runCallback(
+    name: CallbackName,
+    args: object,
+    events: RunEvent[],
+    options?: ActivityOptions,
+  ): Promise<CallbackOutcome> {
+    const callback = options
+      ? (proxyActivities<MainActivities>(options)[name] as (args: object) => Promise<CallbackOutcome>)
+      : this.callbacks[name];
     try {
       const outcome = await callback({
         set: this.input.callbacks.set,
@@ -650,12 +699,20 @@ class TrainingRun {
   private async finish(outcome: StreamOutcome): Promise<RunResult> {
     const terminal = outcome.kind === 'terminal' ? outcome.event : undefined;
     const status =
-      outcome.kind === 'ended' ? outcome.status : outcome.event.payload.type === 'training.completed' ? 'completed' : 'failed';
+      outcome.kind === 'ended'
+        ? outcome.status
+        : outcome.event.payload.type === 'training.completed'
+          ? 'completed'
+          : 'failed';
     const timestamp = terminal?.payload.timestamp ?? new Date().toISOString();
     if (status === 'completed') {
       const artifacts = terminal?.payload.type === 'training.completed' ? terminal.payload.artifacts : [];
       this.patchJob({ status: 'completed', completedAt: timestamp });
-      await this.runCallback('onCompleted', { artifacts, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
+      await this.runCallback(
+        'onCompleted',
+        { artifacts, ...(terminal ? { event: terminal } : {}) },
+        terminal ? [terminal] : [],
+      );
       await this.finishEvaluation(artifacts);
       const stopped = this.stopsInEveryPhase ? this.stopRequest : undefined;
       if (stopped) {
@@ -666,18 +723,27 @@ class TrainingRun {
         return this.result(RunOutcome.Stopped, stopped.reason, artifacts);
       }
       this.setPhase(RunPhase.Completed);
-      await this.notify('completed', '', `Training completed: ${this.input.trainer.name}`, completionLines(this.status));
+      await this.notify(
+        'completed',
+        '',
+        `Training completed: ${this.input.trainer.name}`,
+        completionLines(this.status),
+      );
       return this.result(RunOutcome.Completed, undefined, artifacts);
     }
     if (status === 'failed') {
       const error =
         terminal?.payload.type === 'training.failed'
           ? terminal.payload.error
-          : (outcome.kind === 'ended' ? outcome.error : null) ?? 'training failed';
+          : ((outcome.kind === 'ended' ? outcome.error : null) ?? 'training failed');
       this.patchJob({ status: 'failed', completedAt: timestamp, error });
       this.setPhase(RunPhase.Failed);
       this.status = { ...this.status, error };
-      await this.runCallback('onFailed', { error, ...(terminal ? { event: terminal } : {}) }, terminal ? [terminal] : []);
+      await this.runCallback(
+        'onFailed',
+        { error, ...(terminal ? { event: terminal } : {}) },
+        terminal ? [terminal] : [],
+      );
       await this.notify('failed', '', `Training failed: ${this.input.trainer.name}`, [error]);
       throw ApplicationFailure.create({
         type: RunFailureType.TrainingFailed,
@@ -746,7 +812,8 @@ class TrainingRun {
    */
   private async continueAsNew(): Promise<never> {
     const pendingEvents = this.queue.slice(0, MAX_EVENTS_CARRIED);
-    for (const event of this.queue.slice(MAX_EVENTS_CARRIED)) if (event.id !== undefined) this.recentIds.delete(event.id);
+    for (const event of this.queue.slice(MAX_EVENTS_CARRIED))
+      if (event.id !== undefined) this.recentIds.delete(event.id);
     const { cursor, offset } = positionAfter(this.dispatchedPosition, pendingEvents);
     const resume = {
       jobId: this.requireJob().id,
@@ -767,7 +834,13 @@ class TrainingRun {
     return sendNotification(this.input, event, key, {
       title,
       lines,
-      data: { workflowId: this.info.workflowId, jobId: this.job?.id, phase: this.status.phase, step: this.status.step, status: statusSummary(this.status) },
+      data: {
+        workflowId: this.info.workflowId,
+        jobId: this.job?.id,
+        phase: this.status.phase,
+        step: this.status.step,
+        status: statusSummary(this.status),
+      },
     });
   }
 
@@ -843,7 +916,24 @@ function failureStatus(error: unknown): number | undefined {
  * the callback errors' event ids (a notification child's input would otherwise grow with them).
  */
 function statusSummary(status: RunStatus): Partial<RunStatus> {
-  const { phase, name, model, step, maxSteps, latestLoss, bestLoss, bestEvalLoss, bestCheckpoint, baseScore, gate, approval, promotion, stop, error, runNumber } = status;
+  const {
+    phase,
+    name,
+    model,
+    step,
+    maxSteps,
+    latestLoss,
+    bestLoss,
+    bestEvalLoss,
+    bestCheckpoint,
+    baseScore,
+    gate,
+    approval,
+    promotion,
+    stop,
+    error,
+    runNumber,
+  } = status;
   return {
     phase,
     name,
@@ -867,7 +957,9 @@ function statusSummary(status: RunStatus): Partial<RunStatus> {
 
 /** The lines of the `completed` notification: scores, gate and promotion. */
 function completionLines(status: RunStatus): string[] {
-  const lines = [`best loss ${status.bestLoss ? `${status.bestLoss.value.toFixed(4)} at step ${status.bestLoss.step}` : 'n/a'}`];
+  const lines = [
+    `best loss ${status.bestLoss ? `${status.bestLoss.value.toFixed(4)} at step ${status.bestLoss.step}` : 'n/a'}`,
+  ];
   if (status.finalScore) lines.push(`final score ${status.finalScore.score.toFixed(3)}`);
   if (status.gate) lines.push(`gate ${status.gate.passed ? 'passed' : 'failed'}: ${status.gate.reason}`);
   const promotion = status.promotion;
@@ -892,4 +984,3 @@ function isFinal(phase: RunStatus['phase']): boolean {
     phase === RunPhase.Skipped
   );
 }
-

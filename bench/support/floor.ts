@@ -37,7 +37,10 @@ export async function measureFloor(h: Harness, count: number): Promise<FloorResu
   const running = worker.run();
   const result: FloorResult = { signalToActivity: [], updateRoundTrip: [] };
   try {
-    const handle = await h.temporal.client.workflow.start(floorWorkflow, { taskQueue, workflowId: `floor-${randomUUID()}` });
+    const handle = await h.temporal.client.workflow.start(floorWorkflow, {
+      taskQueue,
+      workflowId: `floor-${randomUUID()}`,
+    });
     // Warm-up: the first workflow task replays nothing but still pays for the sandbox.
     await handle.executeUpdate(echoUpdate, { args: [0] });
     for (let seq = 1; seq <= count; seq++) {

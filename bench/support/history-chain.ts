@@ -29,7 +29,10 @@ export async function historyChain(client: Client, workflowId: string, firstRunI
       runId,
       events: events.length,
       bytes: History.encode(history).finish().length,
-      signals: events.filter((event) => event.workflowExecutionSignaledEventAttributes || event.workflowExecutionUpdateAcceptedEventAttributes).length,
+      signals: events.filter(
+        (event) =>
+          event.workflowExecutionSignaledEventAttributes || event.workflowExecutionUpdateAcceptedEventAttributes,
+      ).length,
       ending: continued ? 'continuedAsNew' : endingOf(last),
     });
     runId = continued?.newExecutionRunId ?? undefined;
@@ -42,16 +45,21 @@ export async function historyChain(client: Client, workflowId: string, firstRunI
  * default page size, and a page of big signal payloads exceeds gRPC's 4 MB message limit. A
  * signal or onLog input of 1,000 log events is ≈ 215 KiB, so 10 events stay under 2.2 MiB.
  */
-async function fetchEvents(client: Client, workflowId: string, runId: string): Promise<proto.temporal.api.history.v1.IHistoryEvent[]> {
+async function fetchEvents(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<proto.temporal.api.history.v1.IHistoryEvent[]> {
   const events: proto.temporal.api.history.v1.IHistoryEvent[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page: proto.temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: { workflowId, runId },
-      maximumPageSize: 10,
-      ...(nextPageToken ? { nextPageToken } : {}),
-    });
+    const page: proto.temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse =
+      await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: 10,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
     events.push(...(page.history?.events ?? []));
     nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
   } while (nextPageToken);

@@ -18,7 +18,8 @@ export interface Summary {
 /** Nearest-rank percentiles of `values` (NaN everywhere for an empty list). */
 export function summarize(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+  const rank = (p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
   const mean = sorted.length === 0 ? Number.NaN : sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
   return { n: sorted.length, p50: rank(50), p95: rank(95), p99: rank(99), max: sorted.at(-1) ?? Number.NaN, mean };
 }
@@ -53,7 +54,13 @@ export function printTable(title: string, rows: Array<Record<string, Cell>>): vo
 
 /** Where and on what the numbers were taken, stored with every result. */
 export function machine(): Record<string, unknown> {
-  return { cores: cpus().length, cpu: cpus()[0]?.model, loadavg1m: loadavg()[0], node: process.version, at: new Date().toISOString() };
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    loadavg1m: loadavg()[0],
+    node: process.version,
+    at: new Date().toISOString(),
+  };
 }
 
 /** Writes `bench/results/<name>.json` when `--json` was given; returns the path. */

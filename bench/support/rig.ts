@@ -132,7 +132,9 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
         ARKOR_STREAM_IDLE_TIMEOUT_MS: String(stream.idleTimeoutMs),
         ARKOR_MAX_STREAMS: String(options.maxStreams ?? 200),
         ARKOR_MAX_ACTIVITIES: String(options.maxActivities ?? 20),
-        ...(options.maxCachedWorkflows === undefined ? {} : { ARKOR_MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) }),
+        ...(options.maxCachedWorkflows === undefined
+          ? {}
+          : { ARKOR_MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) }),
         ...options.env,
       });
     },
@@ -181,8 +183,15 @@ export interface BenchPlan {
 }
 
 /** A run input for the emulator with exactly the events of `plan`. */
-export function benchInput(name: string, plan: BenchPlan, extra: Omit<Partial<TrainingRunInput>, 'trainer'> = {}): TrainingRunInput {
-  const input = trainingInput({ ...extra, trainer: { name, maxSteps: plan.maxSteps, loggingSteps: plan.loggingSteps ?? 1 } });
+export function benchInput(
+  name: string,
+  plan: BenchPlan,
+  extra: Omit<Partial<TrainingRunInput>, 'trainer'> = {},
+): TrainingRunInput {
+  const input = trainingInput({
+    ...extra,
+    trainer: { name, maxSteps: plan.maxSteps, loggingSteps: plan.loggingSteps ?? 1 },
+  });
   const trainer: TrainingRunInput['trainer'] = { ...input.trainer };
   delete trainer.evalSteps;
   delete trainer.saveSteps;
@@ -206,7 +215,10 @@ export async function jobIdOf(rig: BenchRig, workflowId: string, timeoutMs = 120
 }
 
 /** Per event id of one job: the first time a worker callback carrying it started, and how often. */
-export function deliveries(records: TimingRecord[], jobId: string): Map<string, { first: number; count: number; callback: string }> {
+export function deliveries(
+  records: TimingRecord[],
+  jobId: string,
+): Map<string, { first: number; count: number; callback: string }> {
   const byId = new Map<string, { first: number; count: number; callback: string }>();
   for (const record of records) {
     if (record.jobId !== jobId || record.via !== 'worker') continue;

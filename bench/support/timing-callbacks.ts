@@ -14,7 +14,11 @@ export default defineCallbacks({
   onStarted: ({ context }) => recordTiming('onStarted', context, idOf(context)),
   onLog: ({ context }) => recordTiming('onLog', context, idOf(context)),
   onLogBatch: ({ events, context }) =>
-    recordTiming('onLogBatch', context, events.flatMap((event) => (event.eventId === undefined ? [] : [event.eventId]))),
+    recordTiming(
+      'onLogBatch',
+      context,
+      events.flatMap((event) => (event.eventId === undefined ? [] : [event.eventId])),
+    ),
   onCheckpoint: ({ context }) => recordTiming('onCheckpoint', context, idOf(context)),
   onCompleted: ({ context }) => recordTiming('onCompleted', context, idOf(context)),
   onFailed: ({ context }) => recordTiming('onFailed', context, idOf(context)),

@@ -25,6 +25,14 @@ export function recordTiming(callback: string, context: CallbackContext, ids: st
   const via = context.workflowId === BASELINE_WORKFLOW_ID ? 'baseline' : 'worker';
   const file = process.env.ARKOR_BENCH_RECORD_FILE;
   if (!file) return;
-  const line: TimingRecord = { callback, jobId: context.jobId, ids, at, pid: process.pid, attempt: context.attempt, via };
+  const line: TimingRecord = {
+    callback,
+    jobId: context.jobId,
+    ids,
+    at,
+    pid: process.pid,
+    attempt: context.attempt,
+    via,
+  };
   appendFileSync(file, `${JSON.stringify(line)}\n`);
 }

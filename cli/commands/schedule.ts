@@ -1,5 +1,10 @@
 /** `schedule <sub>`: create, update, inspect and operate retraining schedules. */
-import { ScheduleAlreadyExistsError, type ScheduleInfo, type ScheduleListEntry, type ScheduledAction } from '../../service/schedules.js';
+import {
+  ScheduleAlreadyExistsError,
+  type ScheduleInfo,
+  type ScheduleListEntry,
+  type ScheduledAction,
+} from '../../service/schedules.js';
 import type { TrainingRunInput } from '../../workflows/input.js';
 import type { ScheduleCommand } from '../schedule-args.js';
 import type { CommandContext, ScheduleOps } from '../context.js';
@@ -7,7 +12,11 @@ import { ExitCode } from '../exit-codes.js';
 import { formatDuration } from '../format.js';
 
 /** `input` is the validated config of `create`/`update` (loaded before connecting), else undefined. */
-export async function runSchedule(ctx: CommandContext, command: ScheduleCommand, input: TrainingRunInput | undefined): Promise<ExitCode> {
+export async function runSchedule(
+  ctx: CommandContext,
+  command: ScheduleCommand,
+  input: TrainingRunInput | undefined,
+): Promise<ExitCode> {
   const { io } = ctx;
   const schedules = requireSchedules(ctx);
   switch (command.kind) {
@@ -28,7 +37,8 @@ export async function runSchedule(ctx: CommandContext, command: ScheduleCommand,
           await schedules.create(command.scheduleId, input, command.timing, options);
         } catch (error) {
           // Only `--update` turns an existing id into an update; otherwise it is an error.
-          if (!(error instanceof ScheduleAlreadyExistsError) || !(command.kind === 'schedule-create' && command.upsert)) throw error;
+          if (!(error instanceof ScheduleAlreadyExistsError) || !(command.kind === 'schedule-create' && command.upsert))
+            throw error;
           await schedules.update(command.scheduleId, input, command.timing, options);
           updated = true;
         }
@@ -68,7 +78,9 @@ export async function runSchedule(ctx: CommandContext, command: ScheduleCommand,
         end: command.end,
         ...(command.overlap ? { overlap: command.overlap } : {}),
       });
-      io.stdout(`backfill requested for schedule ${command.scheduleId}: ${command.start.toISOString()} to ${command.end.toISOString()}\n`);
+      io.stdout(
+        `backfill requested for schedule ${command.scheduleId}: ${command.start.toISOString()} to ${command.end.toISOString()}\n`,
+      );
       return ExitCode.Ok;
     case 'schedule-delete':
       await schedules.delete(command.scheduleId);
@@ -107,10 +119,19 @@ export function formatScheduleInfo(info: ScheduleInfo): string {
   rows.push(['pause on failure', info.pauseOnFailure ? 'yes' : 'no']);
   if (info.input) rows.push(['run', `${info.input.trainer.name} (${info.input.trainer.model})`]);
   if (info.taskQueue) rows.push(['task queue', info.taskQueue]);
-  rows.push(['actions', `${info.numActionsTaken} taken, ${info.numActionsSkippedOverlap} skipped (overlap), ${info.numActionsMissedCatchupWindow} missed (catch-up window)`]);
+  rows.push([
+    'actions',
+    `${info.numActionsTaken} taken, ${info.numActionsSkippedOverlap} skipped (overlap), ${info.numActionsMissedCatchupWindow} missed (catch-up window)`,
+  ]);
   rows.push(['running', info.runningActions.map((action) => action.workflowId).join(', ') || '–']);
   rows.push(['recent', info.recentActions.map(describeAction).join(', ') || '–']);
-  rows.push(['next', info.nextActionTimes.slice(0, 3).map((time) => time.toISOString()).join(', ') || '–']);
+  rows.push([
+    'next',
+    info.nextActionTimes
+      .slice(0, 3)
+      .map((time) => time.toISOString())
+      .join(', ') || '–',
+  ]);
   rows.push(['created', info.createdAt.toISOString()]);
   if (info.lastUpdatedAt) rows.push(['updated', info.lastUpdatedAt.toISOString()]);
   const width = Math.max(...rows.map(([key]) => key.length));
@@ -132,7 +153,9 @@ function describeAction(action: ScheduledAction): string {
 
 /** A left-aligned table with a header row. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: readonly string[]) =>
     `${cells
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))

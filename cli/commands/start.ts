@@ -15,7 +15,10 @@ export interface StartCommand {
 /** `input` was validated by the caller before connecting, so a bad config never reaches Temporal. */
 export async function runStart(ctx: CommandContext, input: TrainingRunInput, command: StartCommand): Promise<ExitCode> {
   const { io } = ctx;
-  const started = await ctx.service.start(input, command.workflowId === undefined ? {} : { workflowId: command.workflowId });
+  const started = await ctx.service.start(
+    input,
+    command.workflowId === undefined ? {} : { workflowId: command.workflowId },
+  );
   const following = command.watch || command.wait;
   const message = started.attached
     ? `attached to existing run ${started.workflowId} (no new run started)\n`

@@ -13,15 +13,26 @@ export interface Target {
 
 /** A fetch with auth, client header and scope applied unless overridden. */
 export interface ApiCall {
-  (method: string, path: string, init?: { body?: unknown; headers?: Record<string, string>; scope?: boolean; signal?: AbortSignal }): Promise<Response>;
+  (
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string>; scope?: boolean; signal?: AbortSignal },
+  ): Promise<Response>;
   /** Same, then `res.json()`, asserting nothing. */
-  json<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; res: Response }>;
+  json<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T; res: Response }>;
 }
 
 /** Builds an `ApiCall` bound to `target`. Paths may contain a query; the scope is appended. */
 export function api(target: Target): ApiCall {
   const call = (async (method, path, init = {}) => {
-    const scope = init.scope === false ? '' : `orgSlug=${encodeURIComponent(target.orgSlug)}&projectSlug=${encodeURIComponent(target.projectSlug)}`;
+    const scope =
+      init.scope === false
+        ? ''
+        : `orgSlug=${encodeURIComponent(target.orgSlug)}&projectSlug=${encodeURIComponent(target.projectSlug)}`;
     const sep = path.includes('?') ? '&' : '?';
     const headers: Record<string, string> = {
       Authorization: `Bearer ${target.token}`,

@@ -84,5 +84,8 @@ export async function armWhenCreated(
 
 /** Jobs created for the run named `namePrefix` (the run marker follows the name). */
 export function jobsNamed(h: Harness, namePrefix: string): string[] {
-  return h.emulator.stats().jobs.filter((j) => j.name.startsWith(`${namePrefix} `)).map((j) => j.id);
+  return h.emulator
+    .stats()
+    .jobs.filter((j) => j.name.startsWith(`${namePrefix} `))
+    .map((j) => j.id);
 }

@@ -11,7 +11,12 @@ function collect(value: unknown, out: string[], seen: Set<object>): void {
     out.push(Buffer.from(value).toString('latin1'));
     return;
   }
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+  if (
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint'
+  ) {
     out.push(String(value));
     return;
   }

@@ -12,7 +12,8 @@ import { recordingCallbacksModule, testStreamSettings, type Harness } from './ha
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type Launcher = 'npm run worker' | 'npm run worker as PID 1' | 'npx tsx worker.ts' | 'tsx worker.ts' | 'node --import tsx worker.ts';
+export type Launcher =
+  'npm run worker' | 'npm run worker as PID 1' | 'npx tsx worker.ts' | 'tsx worker.ts' | 'node --import tsx worker.ts';
 
 /** A PID namespace of its own, as a container has: npm is its PID 1. */
 const pid1 = ['--pid', '--fork', '--mount-proc', '--kill-child'];
@@ -67,10 +68,19 @@ function workerEnv(h: Harness, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Starts `worker.ts` through `launcher`; resolves once the worker printed its ready line. */
-export async function launchWorker(h: Harness, launcher: Launcher, env: NodeJS.ProcessEnv = {}): Promise<LaunchedWorker> {
+export async function launchWorker(
+  h: Harness,
+  launcher: Launcher,
+  env: NodeJS.ProcessEnv = {},
+): Promise<LaunchedWorker> {
   const [command, args] = commands[launcher];
   // A group of its own (setsid), like a service or a terminal job: the test can signal the group.
-  const top = spawn(command, args, { cwd: root, env: workerEnv(h, env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const top = spawn(command, args, {
+    cwd: root,
+    env: workerEnv(h, env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   top.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   top.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -111,7 +121,16 @@ export async function launchWorker(h: Harness, launcher: Launcher, env: NodeJS.P
   }
   const launcherPid = launcher === 'npm run worker as PID 1' ? childrenOf(topPid)[0] : topPid;
   if (launcherPid === undefined) throw new Error(`no PID 1 under ${topPid}`);
-  return { launcher, top, launcherPid, workerPid, selfPid: namespacePid(workerPid), output: () => output, topExited, kill };
+  return {
+    launcher,
+    top,
+    launcherPid,
+    workerPid,
+    selfPid: namespacePid(workerPid),
+    output: () => output,
+    topExited,
+    kill,
+  };
 }
 
 /** Whether this machine lets a test start a process as PID 1 of a new PID namespace. */

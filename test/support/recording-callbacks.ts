@@ -4,11 +4,15 @@
  * worker's calls included) and read them back with `readRecords`.
  */
 import { appendFileSync } from 'node:fs';
-import { defineCallbacks, stopRun, type CallbackContext, type TrainingCallbacks } from '../../activities/user-callbacks.js';
+import {
+  defineCallbacks,
+  stopRun,
+  type CallbackContext,
+  type TrainingCallbacks,
+} from '../../activities/user-callbacks.js';
 import type { CallbackName } from '../../workflows/input.js';
 
 import { readRecords, type CallbackRecord } from './records.js';
-
 
 function record(callback: string, context: CallbackContext, extra: Partial<CallbackRecord> = {}): void {
   const file = process.env.ARKOR_TEST_RECORD_FILE;
@@ -25,12 +29,12 @@ function record(callback: string, context: CallbackContext, extra: Partial<Callb
   appendFileSync(file, `${JSON.stringify(line)}\n`);
 }
 
-
 const recordAll = {
   onStarted: ({ job, context }) => record('onStarted', context, { status: job.status }),
   onLog: ({ step, loss, evalLoss, context }) => record('onLog', context, { step, loss, evalLoss }),
   onCheckpoint: ({ step, context }) => record('onCheckpoint', context, { step }),
-  onCompleted: ({ job, artifacts, context }) => record('onCompleted', context, { status: job.status, artifacts: artifacts.length }),
+  onCompleted: ({ job, artifacts, context }) =>
+    record('onCompleted', context, { status: job.status, artifacts: artifacts.length }),
   onFailed: ({ job, error, context }) => record('onFailed', context, { status: job.status, error }),
 } satisfies TrainingCallbacks;
 
@@ -155,8 +159,10 @@ export const slowCheckpoint = defineCallbacks({
   ...recordAll,
   onCheckpoint: async ({ step, context }) => {
     const file = process.env.ARKOR_TEST_RECORD_FILE;
-    const first = !file || !readRecords(file).some((r) => r.callback === 'onCheckpoint' && r.key.startsWith(`${context.jobId}:`));
-    if (first) await new Promise((resolve) => setTimeout(resolve, Number(process.env.ARKOR_TEST_SLOW_CHECKPOINT_MS ?? 60_000)));
+    const first =
+      !file || !readRecords(file).some((r) => r.callback === 'onCheckpoint' && r.key.startsWith(`${context.jobId}:`));
+    if (first)
+      await new Promise((resolve) => setTimeout(resolve, Number(process.env.ARKOR_TEST_SLOW_CHECKPOINT_MS ?? 60_000)));
     record('onCheckpoint', context, { step });
   },
 });

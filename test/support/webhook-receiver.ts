@@ -97,7 +97,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     return first;
   }
 
-  function answer(res: ServerResponse, status: number, body: string | undefined, headers: Record<string, string>): void {
+  function answer(
+    res: ServerResponse,
+    status: number,
+    body: string | undefined,
+    headers: Record<string, string>,
+  ): void {
     const text = body ?? (status >= 200 && status < 300 ? 'ok' : JSON.stringify({ error: `status ${status}` }));
     res.writeHead(status, { 'Content-Type': text.startsWith('{') ? 'application/json' : 'text/plain', ...headers });
     res.end(text);
@@ -109,7 +114,14 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     req.on('end', () => {
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const { status, delayMs, body, headers } = nextAnswer();
-      requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: parseJson(rawBody), rawBody, status });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: parseJson(rawBody),
+        rawBody,
+        status,
+      });
       for (const wake of waiters) wake();
       if (delayMs > 0) setTimeout(() => answer(res, status, body, headers), delayMs).unref();
       else answer(res, status, body, headers);
@@ -136,7 +148,13 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     url: `http://127.0.0.1:${port}`,
     requests,
     respondWith(status, options = {}) {
-      instructions.push({ status, remaining: options.times ?? 1, delayMs: options.delayMs ?? 0, body: options.body, headers: options.headers ?? {} });
+      instructions.push({
+        status,
+        remaining: options.times ?? 1,
+        delayMs: options.delayMs ?? 0,
+        body: options.body,
+        headers: options.headers ?? {},
+      });
     },
     down: stop,
     async up() {
