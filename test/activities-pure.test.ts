@@ -7,22 +7,10 @@ import { jobMarker, redactJob, toJobConfig } from '../activities/submit.js';
 import { CallbackModuleError, loadCallbackSets } from '../activities/user-callbacks.js';
 import type { TrainingJob } from '../arkor/index.js';
 import type { RunEvent } from '../workflows/events.js';
+import { logEvent } from './support/run-events.js';
 import { parseTrainingRunInput } from '../workflows/input.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'callbacks');
-const logEvent = (step: number): RunEvent => ({
-  id: String(step),
-  payload: {
-    type: 'training.log',
-    timestamp: 't',
-    step,
-    loss: 1,
-    evalLoss: null,
-    learningRate: null,
-    epoch: null,
-    samplesPerSecond: null,
-  },
-});
 
 describe('event batcher', () => {
   it('delivers a full batch at once, in order, and urgent events behind pending logs', async () => {

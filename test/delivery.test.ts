@@ -8,21 +8,9 @@ import {
   type StreamPosition,
 } from '../workflows/delivery.js';
 import type { RunEvent } from '../workflows/events.js';
+import { logEvent } from './support/run-events.js';
 
-/** A log event; `null` for one without an id. */
-function log(step: number, id: string | null = String(step)): RunEvent {
-  const payload = {
-    type: 'training.log',
-    timestamp: 't',
-    step,
-    loss: 1,
-    evalLoss: null,
-    learningRate: null,
-    epoch: null,
-    samplesPerSecond: null,
-  } as const;
-  return id === null ? { payload } : { id, payload };
-}
+const log = logEvent;
 
 const steps = (events: RunEvent[] | undefined) =>
   events?.map((event) => (event.payload.type === 'training.log' ? event.payload.step : -1));

@@ -3,20 +3,8 @@ import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { EventBatcher } from '../activities/event-batcher.js';
 import type { RunEvent } from '../workflows/events.js';
+import { logEvent } from './support/run-events.js';
 
-const logEvent = (step: number): RunEvent => ({
-  id: String(step),
-  payload: {
-    type: 'training.log',
-    timestamp: 't',
-    step,
-    loss: 1,
-    evalLoss: null,
-    learningRate: null,
-    epoch: null,
-    samplesPerSecond: null,
-  },
-});
 const checkpoint = (step: number): RunEvent => ({
   id: `ckpt-${step}`,
   payload: { type: 'checkpoint.saved', timestamp: 't', step },
