@@ -7,7 +7,7 @@
  * <name>" instead.
  */
 import { ApplicationFailure, cancellationSignal, log } from '@temporalio/activity';
-import { parseRetryAfterMs } from '../arkor/index.js';
+import { isRetryableStatus, parseRetryAfterMs } from '../arkor/index.js';
 import type { NotificationInput } from '../workflows/evaluation.js';
 import type { NotificationChannel, NotificationChannels } from './notification-channels.js';
 
@@ -109,10 +109,6 @@ function decodeURIComponentSafe(text: string): string {
   } catch {
     return text;
   }
-}
-
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
 }
 
 export function createNotifyActivities(deps: NotifyDeps) {

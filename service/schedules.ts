@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { durationToMs } from '../workflows/duration.js';
 import { durationTextSchema, parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
 import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
+import { RunPhase } from '../workflows/status.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
 import { trainingRun } from '../workflows/training-run.js';
 
@@ -322,7 +323,7 @@ export class ScheduleService {
       memo: { [TIMING_MEMO]: given },
       typedSearchAttributes: [
         { key: ArkorModel, value: valid.trainer.model },
-        { key: ArkorPhase, value: 'submitting' },
+        { key: ArkorPhase, value: RunPhase.Submitting },
       ],
     };
     return {

@@ -21,7 +21,7 @@ import {
 import type { ApprovalInfo } from '../workflows/status.js';
 import { RunOutcome, type RunResult } from '../workflows/result.js';
 import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
-import type { RunStatus } from '../workflows/status.js';
+import { RunPhase, type RunStatus } from '../workflows/status.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
 import { trainingRun } from '../workflows/training-run.js';
 
@@ -73,7 +73,7 @@ export class TrainingService {
         workflowIdConflictPolicy: 'FAIL',
         typedSearchAttributes: [
           { key: ArkorModel, value: valid.trainer.model },
-          { key: ArkorPhase, value: 'submitting' },
+          { key: ArkorPhase, value: RunPhase.Submitting },
         ],
       });
       return { workflowId, handle, firstExecutionRunId: handle.firstExecutionRunId, attached: false };

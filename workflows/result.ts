@@ -3,16 +3,17 @@
  * `fail` policy) fails the workflow, with this result as the failure's details, so that
  * Temporal (and a Schedule's pause-on-failure) sees a failure; the CLI prints it either way.
  */
-import type { RunStatus, StopInfo } from './status.js';
+import { RunPhase, type FinalPhase, type RunStatus, type StopInfo } from './status.js';
 
+/** How a run ended: its final phase (see `FINAL_PHASES`). */
 export const RunOutcome = {
-  Completed: 'completed',
-  Failed: 'failed',
-  Stopped: 'stopped',
-  Cancelled: 'cancelled',
+  Completed: RunPhase.Completed,
+  Failed: RunPhase.Failed,
+  Stopped: RunPhase.Stopped,
+  Cancelled: RunPhase.Cancelled,
   /** The precondition found the same revision as the last promoted run: nothing to do. */
-  Skipped: 'skipped',
-} as const;
+  Skipped: RunPhase.Skipped,
+} as const satisfies Record<string, FinalPhase>;
 export type RunOutcome = (typeof RunOutcome)[keyof typeof RunOutcome];
 
 export interface RunResult {

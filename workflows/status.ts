@@ -24,6 +24,20 @@ export const RunPhase = {
 } as const;
 export type RunPhase = (typeof RunPhase)[keyof typeof RunPhase];
 
+/** The phases a run ends in; a run's outcome is one of them (see `RunOutcome`). */
+export const FINAL_PHASES = [
+  RunPhase.Completed,
+  RunPhase.Failed,
+  RunPhase.Stopped,
+  RunPhase.Cancelled,
+  RunPhase.Skipped,
+] as const;
+export type FinalPhase = (typeof FINAL_PHASES)[number];
+
+export function isFinalPhase(phase: RunPhase): phase is FinalPhase {
+  return (FINAL_PHASES as readonly RunPhase[]).includes(phase);
+}
+
 /** Who or what ended a run early. */
 export type StopCause = 'rule' | 'budget' | 'directive' | 'signal' | 'callback-failure' | 'cancel';
 

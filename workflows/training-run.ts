@@ -76,7 +76,15 @@ import { RecentIds } from './recent-ids.js';
 import { failureMessage, type RunResult, RunFailureType, RunOutcome } from './result.js';
 import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
 import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from './search-attributes.js';
-import { applyEvent, recordCallbackError, RunPhase, type RunStatus, type StopCause, type StopInfo } from './status.js';
+import {
+  applyEvent,
+  isFinalPhase,
+  recordCallbackError,
+  RunPhase,
+  type RunStatus,
+  type StopCause,
+  type StopInfo,
+} from './status.js';
 import { streamTaskQueue } from './task-queues.js';
 
 /** The backend-facing activities of a run. */
@@ -848,7 +856,7 @@ class TrainingRun {
     this.status = {
       ...this.status,
       phase,
-      ...(isFinal(phase) ? { finishedAt: new Date().toISOString() } : {}),
+      ...(isFinalPhase(phase) ? { finishedAt: new Date().toISOString() } : {}),
     };
     upsertSearchAttributes([{ key: ArkorPhase, value: phase }]);
   }
@@ -973,14 +981,4 @@ function completionLines(status: RunStatus): string[] {
     );
   }
   return lines;
-}
-
-function isFinal(phase: RunStatus['phase']): boolean {
-  return (
-    phase === RunPhase.Completed ||
-    phase === RunPhase.Failed ||
-    phase === RunPhase.Stopped ||
-    phase === RunPhase.Cancelled ||
-    phase === RunPhase.Skipped
-  );
 }
