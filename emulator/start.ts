@@ -27,6 +27,8 @@ export interface Emulator {
   readonly projectSlug: string;
   /** Base URL of a deployment's public OpenAI-compatible edge: `${url}/_edge/${slug}/v1`. */
   edgeUrl(slug: string): string;
+  /** The same as a client's `deploymentUrlTemplate` (`{slug}` stands for the deployment's slug). */
+  readonly deploymentUrlTemplate: string;
   /**
    * Sets (merges into) the behaviour of a target: later fields replace earlier ones. Throws
    * `UnknownJobError` for an unknown job id, `InvalidControlInputError` for an invalid plan.
@@ -157,6 +159,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     orgSlug: o.orgSlug,
     projectSlug: o.projectSlug,
     edgeUrl: (slug) => `${url}/_edge/${encodeURIComponent(slug)}/v1`,
+    deploymentUrlTemplate: `${url}/_edge/{slug}/v1`,
     // Validated like the control API, so an in-process typo fails as loudly as one over HTTP.
     setBehaviour: (target, behaviour) =>
       ops.setBehaviour(

@@ -115,7 +115,7 @@ async function arkorBackend(): Promise<ArkorConnection> {
     baseUrl: emulator.url,
     token: emulator.token,
     scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
-    deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
+    deploymentUrlTemplate: emulator.deploymentUrlTemplate,
   };
 }
 

@@ -250,7 +250,7 @@ describe('ArkorClient against the emulator', () => {
       baseUrl: emulator.url,
       token: emulator.token,
       scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
-      deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
+      deploymentUrlTemplate: emulator.deploymentUrlTemplate,
     });
   });
   after(() => emulator.close());

@@ -89,7 +89,7 @@ before(async () => {
     baseUrl: emulator.url,
     token: emulator.token,
     scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
-    deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
+    deploymentUrlTemplate: emulator.deploymentUrlTemplate,
   });
   keyDir = await mkdtemp(join(tmpdir(), 'arkor-keys-'));
   keyStore = fileKeyStore(join(keyDir, 'store'));

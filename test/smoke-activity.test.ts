@@ -107,7 +107,7 @@ before(async () => {
     baseUrl: emu.url,
     token: emu.token,
     scope: { orgSlug: emu.orgSlug, projectSlug: emu.projectSlug },
-    deploymentUrlTemplate: `${emu.url}/_edge/{slug}/v1`,
+    deploymentUrlTemplate: emu.deploymentUrlTemplate,
   });
   jobId = await trainedJob('smoke-main');
 });

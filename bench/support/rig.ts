@@ -150,7 +150,7 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
         baseUrl: emulator.url,
         token: emulator.token,
         scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
-        deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
+        deploymentUrlTemplate: emulator.deploymentUrlTemplate,
       });
     },
     async emitted(jobId, arkor = h.arkor) {

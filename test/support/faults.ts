@@ -43,7 +43,7 @@ export function shortTimeoutClient(h: Harness): ArkorClient {
     baseUrl: h.emulator.url,
     token: h.emulator.token,
     scope: { orgSlug: h.emulator.orgSlug, projectSlug: h.emulator.projectSlug },
-    deploymentUrlTemplate: `${h.emulator.url}/_edge/{slug}/v1`,
+    deploymentUrlTemplate: h.emulator.deploymentUrlTemplate,
     requestTimeoutMs: FAULT_REQUEST_TIMEOUT_MS,
   });
 }

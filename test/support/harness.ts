@@ -124,7 +124,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
     baseUrl: emulator.url,
     token: emulator.token,
     scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
-    deploymentUrlTemplate: `${emulator.url}/_edge/{slug}/v1`,
+    deploymentUrlTemplate: emulator.deploymentUrlTemplate,
   });
   const taskQueue = `test-${randomUUID()}`;
   const workDir = mkdtempSync(join(tmpdir(), 'arkor-temporal-'));
@@ -193,7 +193,7 @@ export async function startHarness(emulatorOptions: EmulatorOptions = {}): Promi
           ARKOR_TOKEN: emulator.token,
           ARKOR_ORG_SLUG: emulator.orgSlug,
           ARKOR_PROJECT_SLUG: emulator.projectSlug,
-          ARKOR_DEPLOYMENT_URL_TEMPLATE: `${emulator.url}/_edge/{slug}/v1`,
+          ARKOR_DEPLOYMENT_URL_TEMPLATE: emulator.deploymentUrlTemplate,
           ARKOR_CALLBACKS_MODULE: recordingCallbacksModule,
           ARKOR_TEST_RECORD_FILE: recordFile,
           ARKOR_LOG_BATCH_MAX_EVENTS: String(testStreamSettings.logBatchMaxEvents),

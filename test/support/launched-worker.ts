@@ -54,7 +54,7 @@ function workerEnv(h: Harness, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     ARKOR_TOKEN: h.emulator.token,
     ARKOR_ORG_SLUG: h.emulator.orgSlug,
     ARKOR_PROJECT_SLUG: h.emulator.projectSlug,
-    ARKOR_DEPLOYMENT_URL_TEMPLATE: `${h.emulator.url}/_edge/{slug}/v1`,
+    ARKOR_DEPLOYMENT_URL_TEMPLATE: h.emulator.deploymentUrlTemplate,
     ARKOR_CALLBACKS_MODULE: recordingCallbacksModule,
     ARKOR_TEST_RECORD_FILE: h.recordFile,
     ARKOR_LOG_BATCH_MAX_EVENTS: String(testStreamSettings.logBatchMaxEvents),
