@@ -12,7 +12,13 @@
 import { Context } from '@temporalio/activity';
 import { ArkorResponseError, CloudApiError, isRetryableStatus, readChatText } from '../arkor/index.js';
 import type { ChatRequest, EdgeChatRequest } from '../arkor/index.js';
-import type { PromptScore, SmokeScore, SmokeTarget, SmokeTestInput } from '../workflows/evaluation.js';
+import {
+  describeSmokeTarget,
+  type PromptScore,
+  type SmokeScore,
+  type SmokeTarget,
+  type SmokeTestInput,
+} from '../workflows/evaluation.js';
 import type { GoldenPrompt } from '../workflows/input.js';
 import type { ActivityDeps } from './deps.js';
 import { invalidInput, rethrowArkorError } from './failures.js';
@@ -153,7 +159,7 @@ export function createSmokeActivities(deps: SmokeDeps) {
       }
       const context = currentContext();
       const signal = context?.cancellationSignal;
-      const what = describeTarget(target);
+      const what = describeSmokeTarget(target, { withJob: true });
       const ask = await askerFor(target, signal);
       const scores: PromptScore[] = [];
       for (const prompt of prompts) {
@@ -171,17 +177,4 @@ export function createSmokeActivities(deps: SmokeDeps) {
       };
     },
   };
-}
-
-function describeTarget(target: SmokeTarget): string {
-  switch (target.kind) {
-    case 'checkpoint':
-      return `checkpoint ${target.step} of job ${target.jobId}`;
-    case 'final':
-      return `the final adapter of job ${target.jobId}`;
-    case 'base':
-      return `base model ${target.model}`;
-    case 'deployment':
-      return `deployment ${target.slug}`;
-  }
 }

@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { MainActivities } from '../activities/index.js';
 import { durationToMs } from './duration.js';
-import type { DeploymentTargetRef, SmokeScore, SmokeTarget } from './evaluation.js';
+import { describeSmokeTarget, type DeploymentTargetRef, type SmokeScore, type SmokeTarget } from './evaluation.js';
 import { deploymentActivityOptions, smokeTestActivityOptions } from './activity-options.js';
 import { promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from './input.js';
 import { failureMessage } from './result.js';
@@ -148,7 +148,7 @@ export class EvaluationFlow {
     } catch (error) {
       if (isCancellation(error)) throw error;
       // A smoke test that cannot run leaves that target unscored; the gate then fails closed.
-      const message = `smoke test of ${describeTarget(target)} failed: ${failureMessage(error)}`;
+      const message = `smoke test of ${describeSmokeTarget(target)} failed: ${failureMessage(error)}`;
       log.warn(message);
       this.state.update((status) => recordCallbackError(status, { callback: 'smokeTest', eventIds: [], message }));
       return undefined;
@@ -287,18 +287,5 @@ export class EvaluationFlow {
       return { kind: 'adapter', adapter: { kind: 'checkpoint', jobId, step: best.step } };
     }
     return { kind: 'adapter', adapter: { kind: 'final', jobId } };
-  }
-}
-
-function describeTarget(target: SmokeTarget): string {
-  switch (target.kind) {
-    case 'checkpoint':
-      return `checkpoint ${target.step}`;
-    case 'final':
-      return 'the final adapter';
-    case 'base':
-      return `the base model ${target.model}`;
-    case 'deployment':
-      return `deployment ${target.slug}`;
   }
 }

@@ -12,6 +12,21 @@ export type SmokeTarget =
   /** What a deployment serves now, through its public edge. */
   | { kind: 'deployment'; slug: string };
 
+/** A smoke target in words, for messages; `withJob` names the job too (for logs outside the run). */
+export function describeSmokeTarget(target: SmokeTarget, { withJob = false }: { withJob?: boolean } = {}): string {
+  const ofJob = (jobId: string): string => (withJob ? ` of job ${jobId}` : '');
+  switch (target.kind) {
+    case 'checkpoint':
+      return `checkpoint ${target.step}${ofJob(target.jobId)}`;
+    case 'final':
+      return `the final adapter${ofJob(target.jobId)}`;
+    case 'base':
+      return `the base model ${target.model}`;
+    case 'deployment':
+      return `deployment ${target.slug}`;
+  }
+}
+
 export interface SmokeTestInput {
   target: SmokeTarget;
   prompts: GoldenPrompt[];
