@@ -66,8 +66,20 @@ function requestFor(
   input: NotificationInput,
 ): { headers: Record<string, string>; body: string } {
   const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'arkor-temporal' };
-  if (channel.kind === 'slack') return { headers, body: JSON.stringify(slackBody(input)) };
-  return { headers: { ...headers, 'Idempotency-Key': input.idempotencyKey }, body: JSON.stringify(webhookBody(input)) };
+  switch (channel.kind) {
+    case 'slack':
+      return { headers, body: JSON.stringify(slackBody(input)) };
+    case 'webhook':
+      return {
+        headers: { ...headers, 'Idempotency-Key': input.idempotencyKey },
+        body: JSON.stringify(webhookBody(input)),
+      };
+    default: {
+      // A new channel kind does not compile until its request is written here.
+      const unknownKind: never = channel.kind;
+      throw new Error(`No request for channel kind ${String(unknownKind)}`);
+    }
+  }
 }
 
 /** A few words about a network failure, without the URL (fetch errors may carry the host). */

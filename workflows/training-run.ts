@@ -216,7 +216,8 @@ class TrainingRun {
       onCheckpoint: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onCheckpoint')).onCheckpoint,
       onCompleted: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onCompleted')).onCompleted,
       onFailed: proxyActivities<MainActivities>(callbackActivityOptions(input, 'onFailed')).onFailed,
-    } as Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
+      // A callback added to CALLBACK_NAMES does not compile until it has its activity here.
+    } satisfies Record<CallbackName, unknown> as Record<CallbackName, (args: object) => Promise<CallbackOutcome>>;
 
     this.followJob = proxyActivities<StreamActivities>(
       streamActivityOptions(input, streamTaskQueue(this.info.taskQueue)),
