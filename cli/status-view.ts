@@ -35,6 +35,7 @@ export function formatStatus(status: RunStatus): string {
   ]);
   if (status.stop)
     rows.push(['stop', `${status.stop.cause} at step ${status.stop.atStep}: ${oneLine(status.stop.reason)}`]);
+  if (status.blocked) rows.push(['blocked', `since ${status.blocked.since}: ${oneLine(status.blocked.reason)}`]);
   if (status.error) rows.push(['error', oneLine(status.error)]);
   rows.push(['callback errors', String(status.callbackErrors.length)]);
   for (const error of status.callbackErrors) {

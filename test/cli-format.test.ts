@@ -216,6 +216,7 @@ describe('status and outcome views', () => {
         stop: { cause: 'signal', reason: 'enough', atStep: 18 },
         callbackErrors: [{ callback: 'onLog', eventIds: ['e1', 'e2'], message: 'boom\n  at x' }],
         backlog: { events: 2100, limit: 2000, pausedSince: '2025-01-01T00:01:00.000Z' },
+        blocked: { reason: 'Arkor answered 401: token expired', since: '2025-01-01T00:02:00.000Z' },
       }),
     );
     assert.equal(
@@ -231,6 +232,7 @@ describe('status and outcome views', () => {
         'loss curve       █▅▁',
         'checkpoints      1: step 10 (2 artifacts)',
         'stop             signal at step 18: enough',
+        'blocked          since 2025-01-01T00:02:00.000Z: Arkor answered 401: token expired',
         'callback errors  1',
         '                 onLog (events e1, e2): boom at x',
         'events           30 received, 29 callbacks run',
