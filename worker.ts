@@ -13,7 +13,7 @@ import { buildActivityDeps } from './worker/deps.js';
 import { installWorkerRuntime } from './worker/runtime.js';
 import { handleShutdownRequests } from './worker/shutdown.js';
 import { createTrainingWorkers } from './worker/create-worker.js';
-import { streamTaskQueue } from './workflows/task-queues.js';
+import { streamTaskQueue } from './contract/task-queues.js';
 
 async function main(): Promise<void> {
   const settings = loadWorkerSettings();

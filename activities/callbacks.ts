@@ -5,27 +5,14 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { TrainingJob } from '../arkor/index.js';
-import type { RunEvent } from '../workflows/events.js';
+import type { RunEvent } from '../contract/events.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType, invalidInput } from './failures.js';
-import { reportProgress } from './liveness.js';
+import { reportProgress } from './heartbeat.js';
 import type { CallbackContext, CallbackReturn, InferFn, TrainingCallbacks } from './user-callbacks.js';
-import { toLogArgs } from './wire.js';
-
-export interface CallbackCall {
-  /** Name of the callback set in the worker's callbacks module. */
-  set: string;
-  workflowId: string;
-  /** The job snapshot, patched by the events so far (as the SDK hands it). */
-  job: TrainingJob;
-}
-
-export interface CallbackOutcome {
-  /** Set when the callback asked to stop the run. */
-  stop?: { reason: string };
-  /** False when the set has no such callback (the event still counts as delivered). */
-  called: boolean;
-}
+import { toLogArgs } from './to-run-event.js';
+import type { CallbackCall, CallbackOutcome } from '../contract/activities.js';
+import { errorMessage } from '../contract/errors.js';
 
 export function createCallbackActivities(deps: ActivityDeps) {
   function callbacksOf(set: string): TrainingCallbacks {
@@ -166,7 +153,7 @@ async function invoke(
     if (error instanceof ApplicationFailure) throw error;
     throw ApplicationFailure.create({
       type: FailureType.CallbackError,
-      message: `${name} threw: ${error instanceof Error ? error.message : String(error)}`,
+      message: `${name} threw: ${errorMessage(error)}`,
       cause: error instanceof Error ? error : undefined,
     });
   }

@@ -19,19 +19,7 @@ import { CloudApiError } from '../arkor/index.js';
 import type { JobStatus } from '../arkor/index.js';
 import type { ActivityDeps } from './deps.js';
 import { rethrowArkorError } from './failures.js';
-
-export interface CancelJobInput {
-  jobId: string;
-  reason: string;
-}
-
-export type CancelJobResult =
-  /** This request cancelled the job. */
-  | { outcome: 'cancelled'; status: 'cancelled' }
-  /** The job had ended on its own (`status` as read). */
-  | { outcome: 'already-terminal'; status: JobStatus }
-  /** The job no longer exists (deleted): there is nothing to cancel and no status to read. */
-  | { outcome: 'gone'; status?: undefined };
+import type { CancelJobInput, CancelJobResult } from '../contract/activities.js';
 
 export type CancelDeps = Pick<ActivityDeps, 'arkor'> & {
   /**

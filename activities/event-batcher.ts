@@ -8,7 +8,7 @@
  * stream and signalling the workflow overlap, and at most two batches are held at once (the one
  * in flight and the one filling).
  */
-import type { RunEvent } from '../workflows/events.js';
+import type { RunEvent } from '../contract/events.js';
 
 export interface BatchLimits {
   /** A batch is handed over as soon as it holds this many events. */

@@ -4,9 +4,9 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { CloudApiError, isRetryableStatus } from '../arkor/index.js';
-import { FailureType } from '../workflows/failure-types.js';
+import { FailureType } from '../contract/failure-types.js';
 
-export { FailureType } from '../workflows/failure-types.js';
+export { FailureType } from '../contract/failure-types.js';
 
 /** Longest `Retry-After` honoured as the next retry delay; a longer one is cut to this. */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;

@@ -3,6 +3,7 @@
  */
 import { createCallbackActivities } from './callbacks.js';
 import { createCancelActivities } from './cancel.js';
+import type { MainActivities, StreamActivities } from '../contract/activities.js';
 import type { ActivityDeps } from './deps.js';
 import { createStreamActivities } from './stream.js';
 import { createSubmitActivities } from './submit.js';
@@ -13,7 +14,7 @@ import { createSmokeActivities } from './smoke.js';
 import { createPreconditionActivities } from './precondition.js';
 
 /** Activities on the main task queue: everything but the stream. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): MainActivities {
   return {
     ...createSubmitActivities(deps),
     ...createCancelActivities(deps),
@@ -30,11 +31,10 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 /** Activities on the stream task queue (see `streamTaskQueue`). */
-export function createStreamQueueActivities(deps: ActivityDeps) {
+export function createStreamQueueActivities(deps: ActivityDeps): StreamActivities {
   return createStreamActivities(deps);
 }
 
-export type MainActivities = ReturnType<typeof createActivities>;
-export type StreamActivities = ReturnType<typeof createStreamQueueActivities>;
+export type { MainActivities, StreamActivities } from '../contract/activities.js';
 export type { ActivityDeps, StreamSettings } from './deps.js';
 export { defaultStreamSettings } from './deps.js';

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { errorMessage } from '../contract/errors.js';
 
 /**
  * The exports of the module at `modulePath` (relative to the working directory), as
@@ -20,7 +21,7 @@ export async function importModuleExports(
     return Object.entries(loaded);
   } catch (error) {
     throw makeError(
-      `Cannot load the ${what} module ${modulePath}: ${error instanceof Error ? error.message : String(error)}`,
+      `Cannot load the ${what} module ${modulePath}: ${errorMessage(error)}`,
     );
   }
 }

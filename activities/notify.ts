@@ -8,8 +8,9 @@
  */
 import { ApplicationFailure, cancellationSignal, log } from '@temporalio/activity';
 import { isRetryableStatus, parseRetryAfterMs } from '../arkor/index.js';
-import type { NotificationInput } from '../workflows/evaluation.js';
+import type { NotificationInput } from '../contract/evaluation.js';
 import type { NotificationChannel, NotificationChannels } from './notification-channels.js';
+import type { NotifyResult } from '../contract/activities.js';
 
 /** Failure types of the notify activity. */
 export const NotifyFailureType = {
@@ -32,12 +33,6 @@ export interface NotifyDeps {
   fetch?: typeof fetch;
   /** Total timeout of one delivery (headers and body). Default 10 000 ms. */
   timeoutMs?: number;
-}
-
-export interface NotifyResult {
-  delivered: true;
-  /** The receiver's HTTP status. */
-  status: number;
 }
 
 /** Slack's mrkdwn needs these three escaped; everything else is literal. */

@@ -4,8 +4,8 @@
  * with the revision of the last run promoted in the same scope, found through visibility.
  */
 import { Context } from '@temporalio/activity';
-import type { PreconditionInput, PreconditionResult } from '../workflows/evaluation.js';
-import { ArkorPromotedScope, ArkorRevision } from '../workflows/search-attributes.js';
+import type { PreconditionInput, PreconditionResult } from '../contract/evaluation.js';
+import { ArkorPromotedScope, ArkorRevision } from '../contract/search-attributes.js';
 import { invalidInput } from './failures.js';
 import { importModuleExports } from './load-module.js';
 

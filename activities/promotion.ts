@@ -27,10 +27,12 @@ import type {
   RetargetResult,
   VerifyInput,
   VerifyResult,
-} from '../workflows/evaluation.js';
+} from '../contract/evaluation.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType, rethrowArkorError } from './failures.js';
 import type { KeyStore } from './key-store.js';
+import type { IssuedDeploymentKey } from '../contract/activities.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** What the promotion activities need; a full `ActivityDeps & { keyStore }` fits. */
 export type PromotionDeps = Pick<ActivityDeps, 'arkor'> & {
@@ -71,27 +73,6 @@ export function markedKeyLabel(label: string, workflowId: string): string {
     .trim()
     .slice(0, MAX_KEY_LABEL_CHARS - marker.length - 1)
     .trimEnd()} ${marker}`;
-}
-
-/** What `createDeploymentKey` returns. Never the plaintext. */
-export interface IssuedDeploymentKey {
-  keyId: string;
-  prefix: string;
-  /** The key's label in Arkor (the requested label with the creating run's marker, unless a person made it). */
-  label: string;
-  /**
-   * `created`: this attempt created the key. `reattached`: an earlier attempt of this workflow
-   * did (found by its marker). `existing`: a live key with the requested label that this
-   * workflow did not create (an earlier run's, a person's, or one from before labels carried
-   * markers), kept as is instead of issuing a second key for the label.
-   */
-  origin: 'created' | 'reattached' | 'existing';
-  /**
-   * Where this worker's key store holds the plaintext. Absent when it does not: the plaintext is
-   * in the key store of the worker that created the key (or with the person who did), or was lost
-   * if that worker died between creating and storing it. Either way the key stays live.
-   */
-  storedAt?: string;
 }
 
 /** The target as our contract names it: exactly the fields that identify it, nothing the server added. */
@@ -150,7 +131,7 @@ function mayHaveCreated(error: unknown): boolean {
 
 function errorText(error: unknown): string {
   if (error instanceof CloudApiError) return `${error.status} ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 export function createPromotionActivities(deps: PromotionDeps) {

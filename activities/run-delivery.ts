@@ -6,9 +6,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { type Delivery, type DeliveryAck, STALE_DELIVERY, type StreamPosition } from '../workflows/delivery.js';
-import type { RunEvent } from '../workflows/events.js';
-import { deliveryQuery, deliverUpdate } from '../workflows/messages.js';
+import { type Delivery, type DeliveryAck, STALE_DELIVERY, type StreamPosition } from '../contract/delivery.js';
+import type { RunEvent } from '../contract/events.js';
+import { deliveryQuery, deliverUpdate } from '../contract/messages.js';
 
 /**
  * The reader must read on from {@link position}, the run's own: its delivery did not continue

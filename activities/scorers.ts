@@ -3,7 +3,7 @@
  * the functions exported by the worker's scorer module (`ARKOR_SCORERS_MODULE`).
  */
 import { importModuleExports } from './load-module.js';
-import type { GoldenPrompt } from '../workflows/input.js';
+import type { GoldenPrompt } from '../contract/input.js';
 
 /** What a scorer receives: the model's answer, the prompt it answered and the expectation's options. */
 export interface ScorerArgs {

@@ -4,9 +4,10 @@
  */
 import { z } from 'zod';
 import type { ChatRequest } from '../arkor/index.js';
-import type { PromptScore } from '../workflows/evaluation.js';
-import type { Expectation, GoldenPrompt } from '../workflows/input.js';
+import type { PromptScore } from '../contract/evaluation.js';
+import type { Expectation, GoldenPrompt } from '../contract/input.js';
 import type { ScorerRegistry } from './scorers.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** The score of one answer (0 to 1) and why, in a few words. */
 export interface AnswerScore {
@@ -37,7 +38,7 @@ export class ScorerFailedError extends Error {
     readonly scorer: string,
     cause: unknown,
   ) {
-    super(`scorer "${scorer}" threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`scorer "${scorer}" threw: ${errorMessage(cause)}`, { cause });
   }
 }
 
@@ -62,7 +63,7 @@ function compileSchema(schema: Record<string, unknown>): z.ZodType {
   try {
     compiled = z.fromJSONSchema(schema);
   } catch (error) {
-    throw new InvalidExpectationError(`invalid jsonSchema: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InvalidExpectationError(`invalid jsonSchema: ${errorMessage(error)}`);
   }
   compiledSchemas.set(schema, compiled);
   return compiled;
@@ -75,7 +76,7 @@ function compileRegex(source: string, flags: string | undefined): RegExp {
     // The input schema checks the source alone; some flag combinations (`u` with `v`) or
     // patterns valid only without `u`/`v` still fail here.
     throw new InvalidExpectationError(
-      `invalid regex /${source}/${flags ?? ''}: ${error instanceof Error ? error.message : String(error)}`,
+      `invalid regex /${source}/${flags ?? ''}: ${errorMessage(error)}`,
     );
   }
 }
@@ -113,7 +114,7 @@ export function parseAnswerJson(answer: string): { ok: true; value: unknown } | 
     try {
       return { ok: true, value: JSON.parse(candidate) as unknown };
     } catch (error) {
-      if (index === 0) firstError = error instanceof Error ? error.message : String(error);
+      if (index === 0) firstError = errorMessage(error);
     }
   }
   return { ok: false, error: firstError };

@@ -18,12 +18,13 @@ import {
   type SmokeScore,
   type SmokeTarget,
   type SmokeTestInput,
-} from '../workflows/evaluation.js';
-import type { GoldenPrompt } from '../workflows/input.js';
+} from '../contract/evaluation.js';
+import type { GoldenPrompt } from '../contract/input.js';
 import type { ActivityDeps } from './deps.js';
 import { invalidInput, rethrowArkorError } from './failures.js';
 import { ScorerFailedError, chatRequestFor, expectationProblem, scoreAnswer, weightedScore } from './scoring.js';
 import type { ScorerRegistry } from './scorers.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** Characters of each answer kept in the result (`PromptScore.sample`). */
 export const SAMPLE_CHARS = 200;
@@ -59,7 +60,7 @@ function currentContext(): Context | undefined {
 
 function errorText(error: unknown): string {
   if (error instanceof CloudApiError) return `${error.status}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /** A failed score for a prompt that produced no answer. */

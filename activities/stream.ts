@@ -12,33 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { CloudApiError, followJobEvents, isPermanentStreamStatus, JobGoneError } from '../arkor/index.js';
 import type { JobStatus } from '../arkor/index.js';
-import type { StreamPosition } from '../workflows/delivery.js';
-import type { RunEvent } from '../workflows/events.js';
+import type { StreamPosition } from '../contract/delivery.js';
+import type { RunEvent } from '../contract/events.js';
 import type { ActivityDeps } from './deps.js';
 import { EventBatcher } from './event-batcher.js';
 import { FailureType, rethrowArkorError } from './failures.js';
 import { ReadAgainFrom, RunDelivery } from './run-delivery.js';
-import { toRunEvent } from './wire.js';
-
-export interface FollowJobInput {
-  jobId: string;
-  /** The run's position when it scheduled this activity: the cursor... */
-  cursor?: string;
-  /** ...and the id-less events accepted after it (absent: none). */
-  offset?: number;
-}
-
-/** Heartbeat details: the position the run acknowledged last. */
-export interface StreamHeartbeat {
-  cursor?: string;
-  offset?: number;
-}
-
-export type StreamOutcome =
-  /** `training.completed` or `training.failed`. */
-  | { kind: 'terminal'; event: RunEvent }
-  /** The stream said `end`; the job's status was read to learn how it ended. */
-  | { kind: 'ended'; status: JobStatus; error: string | null };
+import { toRunEvent } from './to-run-event.js';
+import type { FollowJobInput, StreamHeartbeat, StreamOutcome } from '../contract/activities.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** How many `end` frames on a job that still reads as active are tolerated before giving up. */
 const MAX_SPURIOUS_ENDS = 5;
@@ -234,7 +216,7 @@ async function followOnce(
       log.warn('Event stream interrupted; reconnecting', {
         attempt,
         delayMs,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     },
   });
@@ -317,7 +299,7 @@ async function checkJob(deps: ActivityDeps, jobId: string, watch: StreamWatch): 
     if (silentMs < deps.stream.progressBudgetMs) return undefined;
     throw ApplicationFailure.create({
       type: FailureType.StreamGaveUp,
-      message: `Following job ${jobId}: no event and no sign of the job for ${Math.round(silentMs / 1000)} s: ${error instanceof Error ? error.message : String(error)}`,
+      message: `Following job ${jobId}: no event and no sign of the job for ${Math.round(silentMs / 1000)} s: ${errorMessage(error)}`,
       nonRetryable: true,
     });
   }

@@ -9,27 +9,10 @@
 import { createHash } from 'node:crypto';
 import { log } from '@temporalio/activity';
 import type { JobConfig, TrainingJob } from '../arkor/index.js';
-import type { TrainerSettings } from '../workflows/input.js';
+import type { TrainerSettings } from '../contract/input.js';
 import type { ActivityDeps } from './deps.js';
 import { invalidInput, rethrowArkorError } from './failures.js';
-
-export interface SubmitJobInput {
-  trainer: TrainerSettings;
-  /** The run that owns the job; its identity becomes the job-name marker. */
-  workflowId: string;
-  runId: string;
-}
-
-export interface SubmittedJob {
-  job: TrainingJob;
-  /** True when an earlier attempt had created the job and this one found it. */
-  reattached: boolean;
-}
-
-export interface PreflightInput {
-  trainer: TrainerSettings;
-  callbackSet: string;
-}
+import type { PreflightInput, SubmitJobInput, SubmittedJob } from '../contract/activities.js';
 
 /** The marker appended to the job name: a short hash of the workflow run's identity. */
 export function jobMarker(workflowId: string, runId: string): string {

@@ -6,22 +6,19 @@ export type LenientJsonResult = { ok: true; value: unknown } | { ok: false; erro
  * `-Infinity` outside strings (Python's `json.dumps` writes them for non-finite floats, e.g. a
  * diverged loss) and turns them into the matching JS numbers. Never throws.
  */
+import { errorMessage } from '../contract/errors.js';
 export function parseJsonLenient(text: string): LenientJsonResult {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     // Only pay for the slow scanner when the text may contain a non-finite token.
-    if (!/NaN|Infinity/.test(text)) return { ok: false, error: messageOf(error) };
+    if (!/NaN|Infinity/.test(text)) return { ok: false, error: errorMessage(error) };
   }
   try {
     return { ok: true, value: new LenientParser(text).parseDocument() };
   } catch (error) {
-    return { ok: false, error: messageOf(error) };
+    return { ok: false, error: errorMessage(error) };
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;

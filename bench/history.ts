@@ -11,7 +11,7 @@
  */
 import { DEMO_QUESTIONS, startEmulator } from '../emulator/index.js';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import type { TrainingRunInput } from '../contract/input.js';
 import { parseArgs } from './support/args.js';
 import { historyChain, type RunHistory } from './support/history-chain.js';
 import { printTable, writeJson, type Cell } from './support/report.js';

@@ -11,7 +11,7 @@
  * Event times are the emulator's payload `timestamp` (written with the frame, ms resolution).
  */
 import { followJobEvents } from '../arkor/index.js';
-import { toLogArgs, toRunEvent } from '../activities/wire.js';
+import { toLogArgs, toRunEvent } from '../activities/to-run-event.js';
 import { loadCallbackSets, type CallbackContext } from '../activities/user-callbacks.js';
 import { parseArgs } from './support/args.js';
 import { measureFloor } from './support/floor.js';

@@ -12,6 +12,7 @@ import {
   type ListCommand,
   type ScheduleCommand,
 } from './schedule-args.js';
+import { errorMessage } from '../contract/errors.js';
 
 export const CommandName = {
   Start: 'start',
@@ -99,7 +100,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs reports unknown flags and missing values as TypeErrors with readable messages.
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
   const { values, positionals } = parsed;
   const taskQueue = values['task-queue'];

@@ -3,8 +3,9 @@
  * so a bad file is rejected before anything connects or starts.
  */
 import { readFile } from 'node:fs/promises';
-import { InvalidTrainingInputError, parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
+import { InvalidTrainingInputError, parseTrainingRunInput, type TrainingRunInput } from '../contract/input.js';
 import { ConfigError } from './errors.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** Reads and validates the config at `path`. Throws `ConfigError` naming each bad field. */
 export async function loadRunConfig(path: string): Promise<TrainingRunInput> {
@@ -25,7 +26,7 @@ export function parseRunConfig(text: string, source: string): TrainingRunInput {
     json = JSON.parse(text);
   } catch (error) {
     throw new ConfigError(
-      `config ${source} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      `config ${source} is not valid JSON: ${errorMessage(error)}`,
     );
   }
   try {

@@ -8,10 +8,11 @@ import { connectClient, loadTemporalSettings } from '../service/connection.js';
 import { listRuns } from '../service/runs.js';
 import { ScheduleService } from '../service/schedules.js';
 import { TrainingService } from '../service/training-service.js';
-import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import type { RunLister, RunService, ScheduleOps } from './context.js';
 import { TemporalConnectionError } from './errors.js';
 import { oneLine } from './format.js';
+import { errorMessage } from '../contract/errors.js';
 
 export interface ConnectedService {
   service: RunService;
@@ -54,5 +55,5 @@ export const connectService: ServiceConnector = async (taskQueue) => {
 };
 
 function message(error: unknown): string {
-  return oneLine(error instanceof Error ? error.message : String(error));
+  return oneLine(errorMessage(error));
 }

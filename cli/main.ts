@@ -21,8 +21,9 @@ import { runList } from './commands/list.js';
 import { runSchedule } from './commands/schedule.js';
 import { InvalidRunFilterError } from '../service/runs.js';
 import { InvalidScheduleError } from '../service/schedules.js';
-import { InvalidTrainingInputError } from '../workflows/input.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import { InvalidTrainingInputError } from '../contract/input.js';
+import type { TrainingRunInput } from '../contract/input.js';
+import { errorMessage } from '../contract/errors.js';
 
 export interface CliDeps {
   io: CliIo;
@@ -122,7 +123,7 @@ export function describeError(error: unknown): string {
   if (error instanceof TemporalConnectionError) return error.message;
   if (error instanceof WorkflowNotFoundError) return `no run with workflow id ${error.workflowId}`;
   if (error instanceof ScheduleNotFoundError) return `no schedule with id ${error.scheduleId}`;
-  const text = oneLine(error instanceof Error ? error.message : String(error));
+  const text = oneLine(errorMessage(error));
   // The server went away after the connection was made.
   if (isGrpcServiceError(error) && Number(error.code) === GRPC_UNAVAILABLE)
     return `Temporal is unavailable (check TEMPORAL_ADDRESS): ${text}`;

@@ -1,5 +1,5 @@
 /** The human-readable summary of how a run ended. */
-import { RunOutcome, type RunResult } from '../workflows/result.js';
+import { RunOutcome, type RunResult } from '../contract/result.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBest, formatSteps, oneLine } from './format.js';
 

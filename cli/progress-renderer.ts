@@ -2,7 +2,7 @@
  * Draws `watch` progress: redrawn in place on a terminal, one line per change otherwise (CI logs
  * must not fill with carriage returns). New checkpoints get a line of their own either way.
  */
-import type { RunStatus } from '../workflows/status.js';
+import type { RunStatus } from '../contract/status.js';
 import { formatProgressLine } from './progress.js';
 import { StepRateEstimator } from './step-rate.js';
 import { formatCheckpoint } from './status-view.js';

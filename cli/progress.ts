@@ -2,7 +2,7 @@
  * The progress line of `watch`: phase, bar, percentage, step, loss, sparkline and ETA. Pure, so
  * the renderers only decide where and how often it is written.
  */
-import type { RunStatus } from '../workflows/status.js';
+import type { RunStatus } from '../contract/status.js';
 import { formatDuration, formatMetric, formatSteps } from './format.js';
 import { sparkline } from './sparkline.js';
 

@@ -4,7 +4,7 @@
  * checked here so a bad one is a usage error (exit 2) before anything connects.
  */
 import { OVERLAP_POLICIES, type OverlapPolicy, type ScheduleTiming } from '../service/schedules.js';
-import { DURATION_EXAMPLES, durationTextMs } from '../workflows/duration.js';
+import { DURATION_EXAMPLES, durationTextMs } from '../contract/duration.js';
 import { UsageError } from './errors.js';
 
 export const ScheduleSubcommand = {

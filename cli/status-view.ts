@@ -1,5 +1,5 @@
 /** The human-readable form of the `status` query. */
-import type { CheckpointInfo, RunStatus } from '../workflows/status.js';
+import type { CheckpointInfo, RunStatus } from '../contract/status.js';
 import { formatBest, formatMetric, formatSteps, oneLine } from './format.js';
 import { sparkline } from './sparkline.js';
 

@@ -5,10 +5,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { RunResult } from '../workflows/result.js';
+import type { RunResult } from '../contract/result.js';
 import type { RunService } from './context.js';
 import type { ProgressRenderer, TextSink } from './progress-renderer.js';
 import { oneLine } from './format.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** Default interval between status polls. */
 export const WATCH_POLL_INTERVAL_MS = 500;
@@ -44,7 +45,7 @@ export async function watchRun(
         if (error instanceof WorkflowNotFoundError) throw error;
         // A query can fail while no worker is polling or before the first workflow task:
         // report it once and keep waiting, the run itself may be fine.
-        const problem = `status query failed, retrying: ${oneLine(error instanceof Error ? error.message : String(error))}\n`;
+        const problem = `status query failed, retrying: ${oneLine(errorMessage(error))}\n`;
         if (problem !== lastProblem) options.diagnostics?.(problem);
         lastProblem = problem;
       }

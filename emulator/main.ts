@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import type { EmulatorOptions } from './types.js';
 import { startEmulator } from './start.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** A command-line flag that cannot be used. */
 export class UsageError extends Error {
@@ -57,7 +58,7 @@ export function parseCommandLine(argv: string[]): EmulatorOptions {
       },
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
   return {
     port: numberFlag('port', values.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'an integer 0-65535'),
@@ -108,6 +109,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`arkor emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`arkor emulator: ${errorMessage(error)}\n`);
   process.exit(1);
 });

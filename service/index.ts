@@ -15,10 +15,10 @@ export {
   parseTrainingRunInput,
   SUPPORTED_MODELS,
   type TrainingRunInput,
-} from '../workflows/input.js';
-export { RunOutcome, RunFailureType, type RunResult } from '../workflows/result.js';
-export { RunPhase, type RunStatus } from '../workflows/status.js';
-export { statusQuery, stopSignal } from '../workflows/messages.js';
+} from '../contract/input.js';
+export { RunOutcome, RunFailureType, type RunResult } from '../contract/result.js';
+export { RunPhase, type RunStatus } from '../contract/status.js';
+export { statusQuery, stopSignal } from '../contract/messages.js';
 export {
   InvalidScheduleError,
   OVERLAP_POLICIES,

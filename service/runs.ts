@@ -5,9 +5,9 @@
  */
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { statusQuery } from '../workflows/messages.js';
-import { ArkorJobId, ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
-import type { PromotionInfo } from '../workflows/status.js';
+import { statusQuery } from '../contract/messages.js';
+import { ArkorJobId, ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
+import type { PromotionInfo } from '../contract/status.js';
 
 /** Set by Temporal on every workflow a schedule starts. */
 const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);

@@ -15,11 +15,11 @@ import {
   ScheduleNotFoundError,
 } from '@temporalio/client';
 import { z } from 'zod';
-import { durationToMs } from '../workflows/duration.js';
-import { durationTextSchema, parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
-import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
-import { RunPhase } from '../workflows/status.js';
-import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
+import { durationToMs } from '../contract/duration.js';
+import { durationTextSchema, parseTrainingRunInput, type TrainingRunInput } from '../contract/input.js';
+import { ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
+import { RunPhase } from '../contract/status.js';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import { trainingRun } from '../workflows/training-run.js';
 
 export { ScheduleNotFoundError };

@@ -10,19 +10,19 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { parseTrainingRunInput, type TrainingRunInput } from '../workflows/input.js';
+import { parseTrainingRunInput, type TrainingRunInput } from '../contract/input.js';
 import {
   approvalUpdate,
   statusQuery,
   stopUpdate,
   type ApprovalDecision,
   type StopAnswer,
-} from '../workflows/messages.js';
-import type { ApprovalInfo } from '../workflows/status.js';
-import { RunOutcome, type RunResult } from '../workflows/result.js';
-import { ArkorModel, ArkorPhase } from '../workflows/search-attributes.js';
-import { RunPhase, type RunStatus } from '../workflows/status.js';
-import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
+} from '../contract/messages.js';
+import type { ApprovalInfo } from '../contract/status.js';
+import { RunOutcome, type RunResult } from '../contract/result.js';
+import { ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
+import { RunPhase, type RunStatus } from '../contract/status.js';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import { trainingRun } from '../workflows/training-run.js';
 
 export type TrainingRunHandle = WorkflowHandle<typeof trainingRun>;

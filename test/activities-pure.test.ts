@@ -6,9 +6,9 @@ import { EventBatcher } from '../activities/event-batcher.js';
 import { jobMarker, redactJob, toJobConfig } from '../activities/submit.js';
 import { CallbackModuleError, loadCallbackSets } from '../activities/user-callbacks.js';
 import type { TrainingJob } from '../arkor/index.js';
-import type { RunEvent } from '../workflows/events.js';
+import type { RunEvent } from '../contract/events.js';
 import { logEvent } from './support/run-events.js';
-import { parseTrainingRunInput } from '../workflows/input.js';
+import { parseTrainingRunInput } from '../contract/input.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'callbacks');
 

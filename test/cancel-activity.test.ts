@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCancelActivities } from '../activities/cancel.js';
-import type { CancelJobInput, CancelJobResult } from '../activities/cancel.js';
+import type { CancelJobInput, CancelJobResult } from '../contract/activities.js';
 import { ArkorClient, CloudApiError } from '../arkor/index.js';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/index.js';

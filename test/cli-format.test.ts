@@ -8,8 +8,8 @@ import { sparkline } from '../cli/sparkline.js';
 import { formatStatus } from '../cli/status-view.js';
 import { StepRateEstimator } from '../cli/step-rate.js';
 import { watchRun } from '../cli/watch-run.js';
-import type { RunResult } from '../workflows/result.js';
-import type { RunStatus } from '../workflows/status.js';
+import type { RunResult } from '../contract/result.js';
+import type { RunStatus } from '../contract/status.js';
 
 function status(overrides: Partial<RunStatus> = {}): RunStatus {
   return {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { RunResult } from '../workflows/result.js';
-import type { RunStatus } from '../workflows/status.js';
+import type { RunResult } from '../contract/result.js';
+import type { RunStatus } from '../contract/status.js';
 import { eventually, runClient, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 const configDir = mkdtempSync(join(tmpdir(), 'arkor-cli-'));

@@ -6,8 +6,8 @@ import {
   positionAfter,
   STREAM_START,
   type StreamPosition,
-} from '../workflows/delivery.js';
-import type { RunEvent } from '../workflows/events.js';
+} from '../contract/delivery.js';
+import type { RunEvent } from '../contract/events.js';
 import { logEvent } from './support/run-events.js';
 
 const log = logEvent;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { EventBatcher } from '../activities/event-batcher.js';
-import type { RunEvent } from '../workflows/events.js';
+import type { RunEvent } from '../contract/events.js';
 import { logEvent } from './support/run-events.js';
 
 const checkpoint = (step: number): RunEvent => ({

@@ -24,7 +24,7 @@ import {
   parseTrainingRunInput,
   trainingRunInputSchema,
   type TrainingRunInput,
-} from '../workflows/input.js';
+} from '../contract/input.js';
 import { runClient, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 // ---------------------------------------------------------------------------------------------

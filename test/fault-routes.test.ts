@@ -20,7 +20,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { DEMO_QUESTIONS, type RouteFault, type StreamConnectionFault } from '../emulator/index.js';
 import type { RunResult } from '../service/index.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import type { TrainingRunInput } from '../contract/input.js';
 import { eventually, expectedEventKeys, startHarness, trainingInput, type Harness } from './support/harness.js';
 import {
   FAULT_STREAM_IDLE_MS,

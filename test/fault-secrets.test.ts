@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
-import type { RunResult } from '../workflows/result.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import type { RunResult } from '../contract/result.js';
+import type { TrainingRunInput } from '../contract/input.js';
 import { historyText } from './support/history-text.js';
 import {
   eventually,

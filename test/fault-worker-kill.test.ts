@@ -12,8 +12,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import proto from '@temporalio/proto';
-import type { RunResult } from '../workflows/result.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import type { RunResult } from '../contract/result.js';
+import type { TrainingRunInput } from '../contract/input.js';
 import { readRecords } from './support/records.js';
 import {
   eventually,

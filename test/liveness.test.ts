@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { keepAlive } from '../activities/liveness.js';
+import { keepAlive } from '../activities/heartbeat.js';
 
 describe('keepAlive', () => {
   it('heartbeats while the work runs and stops when it ends', async () => {

@@ -11,8 +11,8 @@ import type { LogEntry } from '@temporalio/worker';
 import { NotificationConfigError, loadNotificationChannels } from '../activities/notification-channels.js';
 import type { NotificationChannel } from '../activities/notification-channels.js';
 import { NotifyFailureType, createNotifyActivities } from '../activities/notify.js';
-import type { NotifyResult } from '../activities/notify.js';
-import type { NotificationInput } from '../workflows/evaluation.js';
+import type { NotifyResult } from '../contract/activities.js';
+import type { NotificationInput } from '../contract/evaluation.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 import type { WebhookReceiver } from './support/webhook-receiver.js';
 

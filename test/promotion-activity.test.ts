@@ -18,8 +18,8 @@ import type { PromotionActivities, PromotionDeps } from '../activities/promotion
 import { ArkorClient, CloudApiError, readChatText } from '../arkor/index.js';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/index.js';
-import type { DeploymentTargetRef, VerifyInput } from '../workflows/evaluation.js';
-import type { GoldenPrompt } from '../workflows/input.js';
+import type { DeploymentTargetRef, VerifyInput } from '../contract/evaluation.js';
+import type { GoldenPrompt } from '../contract/input.js';
 
 const MODEL = 'unsloth/gemma-4-E4B-it';
 const BASE: DeploymentTargetRef = { kind: 'base_model', baseModel: MODEL };

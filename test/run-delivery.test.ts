@@ -10,12 +10,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { historyChain } from '../bench/support/history-chain.js';
-import type { StreamOutcome } from '../activities/stream.js';
+import type { StreamOutcome } from '../contract/activities.js';
 import { TrainingService } from '../service/index.js';
-import { positionAfter, STALE_DELIVERY, STREAM_START, type StreamPosition } from '../workflows/delivery.js';
-import type { RunEvent } from '../workflows/events.js';
-import { deliverUpdate } from '../workflows/messages.js';
-import { streamTaskQueue } from '../workflows/task-queues.js';
+import { positionAfter, STALE_DELIVERY, STREAM_START, type StreamPosition } from '../contract/delivery.js';
+import type { RunEvent } from '../contract/events.js';
+import { deliverUpdate } from '../contract/messages.js';
+import { streamTaskQueue } from '../contract/task-queues.js';
 import { armWhenCreated } from './support/faults.js';
 import { eventually, expectedEventKeys, startHarness, trainingInput, type Harness } from './support/harness.js';
 

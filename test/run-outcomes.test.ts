@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ArkorClient } from '../arkor/index.js';
-import { InvalidTrainingInputError } from '../workflows/input.js';
+import { InvalidTrainingInputError } from '../contract/input.js';
 import { TrainingService } from '../service/index.js';
 import { historyText } from './support/history-text.js';
 import { armWhenCreated } from './support/faults.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Precondition } from '../activities/precondition.js';
-import { ArkorPromotedScope } from '../workflows/search-attributes.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import { ArkorPromotedScope } from '../contract/search-attributes.js';
+import type { TrainingRunInput } from '../contract/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 describe('retraining only when something changed', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunResult } from '../service/index.js';
-import type { TrainingRunInput } from '../workflows/input.js';
+import type { TrainingRunInput } from '../contract/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 /** 10 s of 5 ms steps: still training whenever a test stops it. */

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseCliArgs } from '../cli/args.js';
 import { UsageError } from '../cli/errors.js';
 import { listRuns, ScheduleAlreadyExistsError, ScheduleNotFoundError, ScheduleService } from '../service/index.js';
-import { InvalidTrainingInputError, type TrainingRunInput } from '../workflows/input.js';
+import { InvalidTrainingInputError, type TrainingRunInput } from '../contract/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
 import { freePort } from './support/free-port.js';
 

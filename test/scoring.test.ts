@@ -17,8 +17,8 @@ import {
 } from '../activities/scoring.js';
 import { BUILTIN_SCORERS, ScorerModuleError, loadScorers } from '../activities/scorers.js';
 import type { Scorer, ScorerRegistry } from '../activities/scorers.js';
-import { expectationSchema, goldenPromptSchema } from '../workflows/input.js';
-import type { Expectation, GoldenPrompt } from '../workflows/input.js';
+import { expectationSchema, goldenPromptSchema } from '../contract/input.js';
+import type { Expectation, GoldenPrompt } from '../contract/input.js';
 
 const FIXTURES = 'test/fixtures/scorers';
 

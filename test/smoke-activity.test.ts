@@ -14,9 +14,9 @@ import type { DeploymentKeyReader } from '../activities/smoke.js';
 import { ArkorClient, CloudApiError } from '../arkor/index.js';
 import { DEMO_QUESTIONS, expectedAnswer, generateAnswer, startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/index.js';
-import type { SmokeTarget, SmokeTestInput } from '../workflows/evaluation.js';
-import { goldenPromptSchema } from '../workflows/input.js';
-import type { GoldenPrompt } from '../workflows/input.js';
+import type { SmokeTarget, SmokeTestInput } from '../contract/evaluation.js';
+import { goldenPromptSchema } from '../contract/input.js';
+import type { GoldenPrompt } from '../contract/input.js';
 
 const SEED = 3;
 const MODEL = 'unsloth/gemma-4-E4B-it';

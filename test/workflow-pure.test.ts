@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { metricValue, toMetric, type RunEvent } from '../workflows/events.js';
-import { parseTrainingRunInput, InvalidTrainingInputError } from '../workflows/input.js';
+import { metricValue, toMetric, type RunEvent } from '../contract/events.js';
+import { parseTrainingRunInput, InvalidTrainingInputError } from '../contract/input.js';
 import { RecentIds } from '../workflows/recent-ids.js';
 import { evaluateRules, initialPatience } from '../workflows/rules.js';
-import { appendLossPoint, applyEvent, LOSS_CURVE_POINTS, RunPhase, type RunStatus } from '../workflows/status.js';
+import { appendLossPoint, applyEvent, LOSS_CURVE_POINTS, RunPhase, type RunStatus } from '../contract/status.js';
 import { callbackActivityOptions } from '../workflows/activity-options.js';
-import { durationTextMs, durationToMs } from '../workflows/duration.js';
+import { durationTextMs, durationToMs } from '../contract/duration.js';
 
 const baseInput = {
   trainer: { name: 'n', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'huggingface', name: 'a/b' } },

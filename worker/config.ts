@@ -3,7 +3,7 @@
  * rather than a run. Temporal connection settings are not here: they come from envconfig.
  */
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE } from '../workflows/task-queues.js';
+import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 
 const count = z.coerce.number().int().positive();
 const ms = z.coerce.number().int().positive();

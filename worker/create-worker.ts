@@ -6,8 +6,8 @@
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
-import { keepAliveInterceptor } from '../activities/liveness.js';
-import { streamTaskQueue } from '../workflows/task-queues.js';
+import { keepAliveInterceptor } from './keep-alive-interceptor.js';
+import { streamTaskQueue } from '../contract/task-queues.js';
 import { workflowBundlePath } from './bundle.js';
 
 export interface TrainingWorkerOptions {

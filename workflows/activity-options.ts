@@ -4,14 +4,14 @@
  * constants that decide commands (how many logs one onLog call takes) may not (see versioning).
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-import { durationToMs } from './duration.js';
-import { NOT_RETRYABLE, NOT_RETRYABLE_USER_CODE } from './failure-types.js';
+import { durationToMs } from '../contract/duration.js';
+import { NOT_RETRYABLE, NOT_RETRYABLE_USER_CODE } from '../contract/failure-types.js';
 import {
   DEFAULT_HEARTBEAT_TIMEOUT,
   type CallbackName,
   type DurationInput,
   type ValidTrainingRunInput,
-} from './input.js';
+} from '../contract/input.js';
 
 /**
  * Log events handed to one onLog activity at most: the workflow's side of log batching (the wait

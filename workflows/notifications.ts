@@ -10,10 +10,11 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MainActivities } from '../activities/index.js';
-import type { NotificationInput } from './evaluation.js';
+import type { MainActivities } from '../contract/activities.js';
+import type { NotificationInput } from '../contract/evaluation.js';
 import { notificationActivityOptions } from './activity-options.js';
-import type { NotificationEvent, ValidTrainingRunInput } from './input.js';
+import type { NotificationEvent, ValidTrainingRunInput } from '../contract/input.js';
+import { errorMessage } from '../contract/errors.js';
 
 /** Delivers one notification to one channel. */
 export async function notificationDelivery(input: NotificationInput): Promise<void> {
@@ -61,7 +62,7 @@ export async function sendNotification(
       log.warn('Could not start a notification', {
         channel,
         event,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   }

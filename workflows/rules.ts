@@ -2,9 +2,9 @@
  * Early-stopping rules: pure functions of the run's metrics, evaluated by the workflow after
  * every log event. Decisions live in the workflow so that they are replayed, not re-decided.
  */
-import type { EarlyStoppingRules } from './input.js';
-import type { Metric } from './events.js';
-import { isFiniteMetric } from './events.js';
+import type { EarlyStoppingRules } from '../contract/input.js';
+import type { Metric } from '../contract/events.js';
+import { isFiniteMetric } from '../contract/events.js';
 
 /** What the patience rule remembers between evaluations (carried across continue-as-new). */
 export interface PatienceState {

@@ -19,10 +19,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MainActivities, StreamActivities } from '../activities/index.js';
-import type { CallbackOutcome } from '../activities/callbacks.js';
-import type { CancelJobResult } from '../activities/cancel.js';
-import type { StreamOutcome } from '../activities/stream.js';
+import type {
+  CallbackOutcome,
+  CancelJobResult,
+  MainActivities,
+  StreamActivities,
+  StreamOutcome,
+} from '../contract/activities.js';
 import type { TrainingJob } from '../arkor/index.js';
 import {
   callbackActivityOptions,
@@ -44,9 +47,9 @@ import {
   STALE_DELIVERY,
   STREAM_START,
   type StreamPosition,
-} from './delivery.js';
-import { durationToMs } from './duration.js';
-import { runEventSchema, type RunEvent } from './events.js';
+} from '../contract/delivery.js';
+import { durationToMs } from '../contract/duration.js';
+import { runEventSchema, type RunEvent } from '../contract/events.js';
 import {
   type CallbackName,
   InvalidTrainingInputError,
@@ -55,7 +58,7 @@ import {
   promotionScope,
   type TrainingRunInput,
   type ValidTrainingRunInput,
-} from './input.js';
+} from '../contract/input.js';
 import {
   approvalDecisionSchema,
   approvalUpdate,
@@ -69,13 +72,13 @@ import {
   stopRequestSchema,
   stopSignal,
   stopUpdate,
-} from './messages.js';
-import { EvaluationFlow } from './evaluation-flow.js';
+} from '../contract/messages.js';
+import { EvaluationFlow } from './evaluation.js';
 import { sendNotification } from './notifications.js';
 import { RecentIds } from './recent-ids.js';
-import { failureMessage, type RunResult, RunFailureType, RunOutcome } from './result.js';
+import { failureMessage, type RunResult, RunFailureType, RunOutcome } from '../contract/result.js';
 import { evaluateRules, initialPatience, type PatienceState } from './rules.js';
-import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from './search-attributes.js';
+import { ArkorJobId, ArkorModel, ArkorPhase, ArkorRevision } from '../contract/search-attributes.js';
 import {
   applyEvent,
   isFinalPhase,
@@ -84,8 +87,8 @@ import {
   type RunStatus,
   type StopCause,
   type StopInfo,
-} from './status.js';
-import { streamTaskQueue } from './task-queues.js';
+} from '../contract/status.js';
+import { streamTaskQueue } from '../contract/task-queues.js';
 
 /** The backend-facing activities of a run. */
 function backendActivities(input: ValidTrainingRunInput) {

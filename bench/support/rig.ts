@@ -13,7 +13,7 @@ import { fileKeyStore } from '../../activities/key-store.js';
 import type { NotificationChannels } from '../../activities/notification-channels.js';
 import { ArkorClient, followJobEvents } from '../../arkor/index.js';
 import type { Emulator, EmulatorOptions } from '../../emulator/index.js';
-import type { TrainingRunInput } from '../../workflows/input.js';
+import type { TrainingRunInput } from '../../contract/input.js';
 import { loadWorkerSettings } from '../../worker/config.js';
 import { createTrainingWorkers } from '../../worker/create-worker.js';
 import { buildActivityDeps } from '../../worker/deps.js';

@@ -1,5 +1,5 @@
 /** `approve` / `reject`: decides the promotion of a run that waits for approval. */
-import type { ApprovalDecision } from '../../workflows/messages.js';
+import type { ApprovalDecision } from '../../contract/messages.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 

@@ -2,7 +2,7 @@
  * Shared by `watch` and `start --watch`: renders progress until the run ends and prints the
  * outcome, as text or (for `--json`) as one JSON object on stdout with progress on stderr.
  */
-import type { RunResult } from '../../workflows/result.js';
+import type { RunResult } from '../../contract/result.js';
 import type { CommandContext } from '../context.js';
 import { createProgressRenderer } from '../progress-renderer.js';
 import { watchRun, type WatchOptions } from '../watch-run.js';

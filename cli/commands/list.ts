@@ -1,6 +1,6 @@
 /** `list`: recent training runs from visibility, with best score and promotion when a worker answers. */
 import type { RunSummary } from '../../service/runs.js';
-import type { PromotionInfo } from '../../workflows/status.js';
+import type { PromotionInfo } from '../../contract/status.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatMetric } from '../format.js';

@@ -5,7 +5,7 @@ import {
   type ScheduleListEntry,
   type ScheduledAction,
 } from '../../service/schedules.js';
-import type { TrainingRunInput } from '../../workflows/input.js';
+import type { TrainingRunInput } from '../../contract/input.js';
 import type { ScheduleCommand } from '../schedule-args.js';
 import type { CommandContext, ScheduleOps } from '../context.js';
 import { ExitCode } from '../exit-codes.js';

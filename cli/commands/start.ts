@@ -1,5 +1,5 @@
 /** `start`: starts (or attaches to) a run from a validated config, optionally following it. */
-import type { TrainingRunInput } from '../../workflows/input.js';
+import type { TrainingRunInput } from '../../contract/input.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { exitCodeForOutcome } from '../outcome-view.js';

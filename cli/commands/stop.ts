@@ -1,5 +1,5 @@
 /** `stop`: asks the run to stop early and prints what that did. */
-import { StopEffect, type StopAnswer } from '../../workflows/messages.js';
+import { StopEffect, type StopAnswer } from '../../contract/messages.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 

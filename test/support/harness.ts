@@ -16,7 +16,7 @@ import type { NotificationChannels } from '../../activities/notification-channel
 import type { PreconditionRegistry } from '../../activities/precondition.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 import { TrainingService } from '../../service/index.js';
-import type { TrainingRunInput } from '../../workflows/input.js';
+import type { TrainingRunInput } from '../../contract/input.js';
 import { loadWorkerSettings } from '../../worker/config.js';
 import { createTrainingWorkers, type TrainingWorkers } from '../../worker/create-worker.js';
 import { buildActivityDeps } from '../../worker/deps.js';

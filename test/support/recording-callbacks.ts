@@ -10,7 +10,7 @@ import {
   type CallbackContext,
   type TrainingCallbacks,
 } from '../../activities/user-callbacks.js';
-import type { CallbackName } from '../../workflows/input.js';
+import type { CallbackName } from '../../contract/input.js';
 
 import { readRecords, type CallbackRecord } from './records.js';
 

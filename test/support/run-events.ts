@@ -1,5 +1,5 @@
 /** Run events for unit tests: JSON-safe stream events as the wait activity delivers them. */
-import type { RunEvent } from '../../workflows/events.js';
+import type { RunEvent } from '../../contract/events.js';
 
 /** A `training.log` event at `step` (loss 1), with the id `String(step)` or `id`; `null` for none. */
 export function logEvent(step: number, id: string | null = String(step)): RunEvent {

@@ -5,7 +5,6 @@
  * expires; with one, after the run's `heartbeatTimeout`.
  */
 import type { Context } from '@temporalio/activity';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 
 /** Local heartbeat calls are cheap: the worker throttles what it actually sends to the server. */
 const MAX_BEAT_INTERVAL_MS = 1_000;
@@ -40,8 +39,3 @@ export async function keepAlive<T>(context: Context, work: () => Promise<T>): Pr
     clearInterval(beat);
   }
 }
-
-/** Worker interceptor applying `keepAlive` to every activity of the worker it is given to. */
-export const keepAliveInterceptor: ActivityInterceptorsFactory = (context) => ({
-  inbound: { execute: (input, next) => keepAlive(context, () => next(input)) },
-});

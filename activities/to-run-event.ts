@@ -3,8 +3,8 @@
  * Arkor-shaped arguments user callbacks get.
  */
 import type { JobEvent } from '../arkor/index.js';
-import type { RunEvent, RunEventPayload } from '../workflows/events.js';
-import { metricValue, toMetric } from '../workflows/events.js';
+import type { RunEvent, RunEventPayload } from '../contract/events.js';
+import { metricValue, toMetric } from '../contract/events.js';
 import type { LogArgs } from './user-callbacks.js';
 
 export function toRunEvent(id: string | undefined, event: JobEvent): RunEvent {

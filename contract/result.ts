@@ -4,6 +4,7 @@
  * Temporal (and a Schedule's pause-on-failure) sees a failure; the CLI prints it either way.
  */
 import { RunPhase, type FinalPhase, type RunStatus, type StopInfo } from './status.js';
+import { errorMessage } from './errors.js';
 
 /** How a run ended: its final phase (see `FINAL_PHASES`). */
 export const RunOutcome = {
@@ -44,5 +45,5 @@ export const RunFailureType = {
 export function failureMessage(error: unknown): string {
   let current: unknown = error;
   while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
+  return errorMessage(current);
 }
