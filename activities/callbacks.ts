@@ -4,7 +4,6 @@
  * what an operator sees in the Temporal UI.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { TrainingJob } from '../arkor/index.js';
 import type { RunEvent } from '../contract/events.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType, invalidInput } from './failures.js';

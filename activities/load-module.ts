@@ -20,8 +20,6 @@ export async function importModuleExports(
     const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
     return Object.entries(loaded);
   } catch (error) {
-    throw makeError(
-      `Cannot load the ${what} module ${modulePath}: ${errorMessage(error)}`,
-    );
+    throw makeError(`Cannot load the ${what} module ${modulePath}: ${errorMessage(error)}`);
   }
 }

@@ -75,9 +75,7 @@ function compileRegex(source: string, flags: string | undefined): RegExp {
   } catch (error) {
     // The input schema checks the source alone; some flag combinations (`u` with `v`) or
     // patterns valid only without `u`/`v` still fail here.
-    throw new InvalidExpectationError(
-      `invalid regex /${source}/${flags ?? ''}: ${errorMessage(error)}`,
-    );
+    throw new InvalidExpectationError(`invalid regex /${source}/${flags ?? ''}: ${errorMessage(error)}`);
   }
 }
 

@@ -11,9 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { CloudApiError, followJobEvents, isPermanentStreamStatus, JobGoneError } from '../arkor/index.js';
-import type { JobStatus } from '../arkor/index.js';
 import type { StreamPosition } from '../contract/delivery.js';
-import type { RunEvent } from '../contract/events.js';
 import type { ActivityDeps } from './deps.js';
 import { EventBatcher } from './event-batcher.js';
 import { FailureType, rethrowArkorError } from './failures.js';

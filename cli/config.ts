@@ -25,9 +25,7 @@ export function parseRunConfig(text: string, source: string): TrainingRunInput {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(
-      `config ${source} is not valid JSON: ${errorMessage(error)}`,
-    );
+    throw new ConfigError(`config ${source} is not valid JSON: ${errorMessage(error)}`);
   }
   try {
     parseTrainingRunInput(json);

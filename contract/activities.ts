@@ -5,6 +5,8 @@
  *
  * Activity type names are recorded in workflow histories: renaming one is a versioned change.
  */
+/** The Arkor job as both sides see it; types only, so nothing of the HTTP client reaches workflow code. */
+export type { JobStatus, TrainingJob } from '../arkor/index.js';
 import type { JobStatus, TrainingJob } from '../arkor/index.js';
 import type {
   DeploymentKeyInput,
@@ -37,7 +39,6 @@ export interface CallbackOutcome {
   called: boolean;
 }
 
-
 export interface CancelJobInput {
   jobId: string;
   reason: string;
@@ -50,7 +51,6 @@ export type CancelJobResult =
   | { outcome: 'already-terminal'; status: JobStatus }
   /** The job no longer exists (deleted): there is nothing to cancel and no status to read. */
   | { outcome: 'gone'; status?: undefined };
-
 
 export interface FollowJobInput {
   jobId: string;
@@ -72,7 +72,6 @@ export type StreamOutcome =
   /** The stream said `end`; the job's status was read to learn how it ended. */
   | { kind: 'ended'; status: JobStatus; error: string | null };
 
-
 export interface SubmitJobInput {
   trainer: TrainerSettings;
   /** The run that owns the job; its identity becomes the job-name marker. */
@@ -90,7 +89,6 @@ export interface PreflightInput {
   trainer: TrainerSettings;
   callbackSet: string;
 }
-
 
 /** What `createDeploymentKey` returns. Never the plaintext. */
 export interface IssuedDeploymentKey {
@@ -112,7 +110,6 @@ export interface IssuedDeploymentKey {
    */
   storedAt?: string;
 }
-
 
 export interface NotifyResult {
   delivered: true;

@@ -17,7 +17,12 @@ import {
 } from '@temporalio/workflow';
 import type { MainActivities } from '../contract/activities.js';
 import { durationToMs } from '../contract/duration.js';
-import { describeSmokeTarget, type DeploymentTargetRef, type SmokeScore, type SmokeTarget } from '../contract/evaluation.js';
+import {
+  describeSmokeTarget,
+  type DeploymentTargetRef,
+  type SmokeScore,
+  type SmokeTarget,
+} from '../contract/evaluation.js';
 import { deploymentActivityOptions, smokeTestActivityOptions } from './activity-options.js';
 import { promotionScope, type GoldenPrompt, type ValidTrainingRunInput } from '../contract/input.js';
 import { failureMessage } from '../contract/result.js';

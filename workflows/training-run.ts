@@ -26,7 +26,7 @@ import type {
   StreamActivities,
   StreamOutcome,
 } from '../contract/activities.js';
-import type { TrainingJob } from '../arkor/index.js';
+import type { TrainingJob } from '../contract/activities.js';
 import {
   callbackActivityOptions,
   cancelActivityOptions,
