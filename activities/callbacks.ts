@@ -8,7 +8,7 @@ import type { RunEvent } from '../contract/events.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType, invalidInput } from './failures.js';
 import { reportProgress } from './heartbeat.js';
-import type { CallbackContext, CallbackReturn, InferFn, TrainingCallbacks } from './user-callbacks.js';
+import type { CallbackContext, CallbackReturn, InferFn, TrainingCallbacks } from '../extensions/callbacks.js';
 import { toLogArgs } from './to-run-event.js';
 import type { CallbackCall, CallbackOutcome } from '../contract/activities.js';
 import { errorMessage } from '../contract/errors.js';

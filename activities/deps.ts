@@ -5,9 +5,9 @@
 import type { ArkorClient, ReconnectPolicy } from '../arkor/index.js';
 import type { KeyStore } from './key-store.js';
 import type { NotificationChannels } from './notification-channels.js';
-import type { PreconditionRegistry } from './precondition.js';
-import type { ScorerRegistry } from './scorers.js';
-import type { CallbackSets } from './user-callbacks.js';
+import type { PreconditionRegistry } from '../extensions/preconditions.js';
+import type { ScorerRegistry } from '../extensions/scorers.js';
+import type { CallbackSets } from '../extensions/callbacks.js';
 
 export interface StreamSettings {
   /** Log events per signal at most. Default 1000 (see bench/README.md). */
@@ -66,8 +66,8 @@ export interface ActivityDeps {
   keyStore: KeyStore;
   /** Notification channels by name; their URLs are secrets. */
   notificationChannels: NotificationChannels;
-  /** Scorers for `{ scorer }` expectations. Default: the built-ins (see activities/scorers.ts). */
+  /** Scorers for `{ scorer }` expectations. Default: the built-ins (see extensions/scorers.ts). */
   scorers?: ScorerRegistry;
-  /** Preconditions by name (see activities/precondition.ts). Default: none. */
+  /** Preconditions by name (see extensions/preconditions.ts). Default: none. */
   preconditions?: PreconditionRegistry;
 }

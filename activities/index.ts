@@ -9,7 +9,7 @@ import { createStreamActivities } from './stream.js';
 import { createSubmitActivities } from './submit.js';
 import { createNotifyActivities } from './notify.js';
 import { createPromotionActivities } from './promotion.js';
-import { BUILTIN_SCORERS } from './scorers.js';
+import { BUILTIN_SCORERS } from '../extensions/scorers.js';
 import { createSmokeActivities } from './smoke.js';
 import { createPreconditionActivities } from './precondition.js';
 

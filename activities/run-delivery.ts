@@ -1,5 +1,5 @@
 /**
- * The wait activity's side of acknowledged delivery (see `workflows/delivery.ts`): hands event
+ * The wait activity's side of acknowledged delivery (see `contract/delivery.ts`): hands event
  * batches to the workflow run as `arkor.deliver` updates, each naming the position it follows,
  * keeps the position the run acknowledged, and holds back while the run's backlog is full.
  */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ChatRequest } from '../arkor/index.js';
 import type { PromptScore } from '../contract/evaluation.js';
 import type { Expectation, GoldenPrompt } from '../contract/input.js';
-import type { ScorerRegistry } from './scorers.js';
+import type { ScorerRegistry } from '../extensions/scorers.js';
 import { errorMessage } from '../contract/errors.js';
 
 /** The score of one answer (0 to 1) and why, in a few words. */

@@ -23,7 +23,7 @@ import type { GoldenPrompt } from '../contract/input.js';
 import type { ActivityDeps } from './deps.js';
 import { invalidInput, rethrowArkorError } from './failures.js';
 import { ScorerFailedError, chatRequestFor, expectationProblem, scoreAnswer, weightedScore } from './scoring.js';
-import type { ScorerRegistry } from './scorers.js';
+import type { ScorerRegistry } from '../extensions/scorers.js';
 import { errorMessage } from '../contract/errors.js';
 
 /** Characters of each answer kept in the result (`PromptScore.sample`). */
@@ -147,7 +147,7 @@ export function createSmokeActivities(deps: SmokeDeps) {
     /**
      * Runs `input.prompts` one after the other against `input.target` (a checkpoint is served by
      * a training cluster busy training, so never in parallel) and returns each prompt's score and
-     * their weighted mean. (The worker keeps it heartbeating; see activities/liveness.ts.)
+     * their weighted mean. (The worker keeps it heartbeating; see activities/heartbeat.ts.)
      * A missing or disabled deployment scores every prompt 0. Throws a non-retryable
      * `InvalidInput` failure, before any inference, when an expectation cannot be scored here
      * (unknown scorer, invalid JSON Schema or regex flags).

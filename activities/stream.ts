@@ -2,7 +2,7 @@
  * Wait: follows the job's event stream for the whole run and hands the events to the workflow
  * run that scheduled it. The terminal event is the activity's result.
  *
- * Delivery is acknowledged and exact (see `workflows/delivery.ts` and `run-delivery.ts`): each
+ * Delivery is acknowledged and exact (see `contract/delivery.ts` and `run-delivery.ts`): each
  * batch names the position it follows and the run accepts only the continuation of its own, so
  * an attempt may resume from any earlier position (the last heartbeat's, the input's) and reads
  * on from where the run actually stands. Delivery is back-pressured: the activity stops reading

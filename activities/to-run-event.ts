@@ -5,7 +5,7 @@
 import type { JobEvent } from '../arkor/index.js';
 import type { RunEvent, RunEventPayload } from '../contract/events.js';
 import { metricValue, toMetric } from '../contract/events.js';
-import type { LogArgs } from './user-callbacks.js';
+import type { LogArgs } from '../extensions/callbacks.js';
 
 export function toRunEvent(id: string | undefined, event: JobEvent): RunEvent {
   return id === undefined ? { payload: toPayload(event) } : { id, payload: toPayload(event) };

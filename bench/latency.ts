@@ -12,7 +12,7 @@
  */
 import { followJobEvents } from '../arkor/index.js';
 import { toLogArgs, toRunEvent } from '../activities/to-run-event.js';
-import { loadCallbackSets, type CallbackContext } from '../activities/user-callbacks.js';
+import { loadCallbackSets, type CallbackContext } from '../extensions/callbacks.js';
 import { parseArgs } from './support/args.js';
 import { measureFloor } from './support/floor.js';
 import { printTable, summarize, writeJson, type Cell } from './support/report.js';

@@ -5,10 +5,10 @@
  *     { "name": "greeting", "messages": [{ "role": "user", "content": "Say hello" }],
  *       "expect": { "scorer": "politeness" } }
  *
- * Every export of a scorer module must be a scorer function (see `activities/scorers.ts`); the
+ * Every export of a scorer module must be a scorer function (see `extensions/scorers.ts`); the
  * built-ins `nonEmpty` and `lengthAtMost` are always there and may not be redefined.
  */
-import type { Scorer } from '../activities/scorers.js';
+import { defineScorer } from '../extensions/index.js';
 
 const POLITE_MARKERS = ['please', 'thank', 'hello', 'hi ', 'happy to', 'glad'] as const;
 const RUDE_MARKERS = ['stupid', 'shut up', 'whatever'] as const;
@@ -17,11 +17,11 @@ const RUDE_MARKERS = ['stupid', 'shut up', 'whatever'] as const;
  * Rewards a courteous answer: 1 when it contains one of a few polite phrases (case-insensitive)
  * and nothing rude, 0.5 when it is neutral, 0 when it contains a rude phrase. No options.
  */
-export const politeness: Scorer = ({ answer }) => {
+export const politeness = defineScorer(({ answer }) => {
   const text = ` ${answer.toLowerCase()} `;
   if (RUDE_MARKERS.some((marker) => text.includes(marker))) return 0;
   return POLITE_MARKERS.some((marker) => text.includes(marker)) ? 1 : 0.5;
-};
+});
 
 /**
  * The fraction of `options.terms` (a list of strings) the answer mentions, case-insensitively,
@@ -29,7 +29,7 @@ export const politeness: Scorer = ({ answer }) => {
  * scores 0.5 for an answer naming Paris only. Throws (so the prompt scores 0 with the reason)
  * when `terms` is missing or empty.
  */
-export const mentionsAll: Scorer = ({ answer, options }) => {
+export const mentionsAll = defineScorer(({ answer, options }) => {
   const terms = options?.terms;
   if (
     !Array.isArray(terms) ||
@@ -41,4 +41,4 @@ export const mentionsAll: Scorer = ({ answer, options }) => {
   const escape = (term: string): string => term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const found = terms.filter((term) => new RegExp(`(^|\\W)${escape(term)}($|\\W)`, 'iu').test(answer));
   return found.length / terms.length;
-};
+});

@@ -51,7 +51,7 @@ function toOverlap(policy: string | undefined): OverlapPolicy | undefined {
   return entry?.[0] as OverlapPolicy | undefined;
 }
 
-/** A duration string as the CLI and Temporal accept it (see `workflows/duration.ts`). */
+/** A duration string as the CLI and Temporal accept it (see `contract/duration.ts`). */
 const durationText = durationTextSchema;
 
 const specSchema = z

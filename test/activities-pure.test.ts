@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { EventBatcher } from '../activities/event-batcher.js';
 import { jobMarker, redactJob, toJobConfig } from '../activities/submit.js';
-import { CallbackModuleError, loadCallbackSets } from '../activities/user-callbacks.js';
+import { CallbackModuleError, loadCallbackSets } from '../extensions/callbacks.js';
 import type { TrainingJob } from '../arkor/index.js';
 import type { RunEvent } from '../contract/events.js';
 import { logEvent } from './support/run-events.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { z } from 'zod';
-import { CallbackModuleError, loadCallbackSets } from '../activities/user-callbacks.js';
+import { CallbackModuleError, loadCallbackSets } from '../extensions/callbacks.js';
 import { NotificationConfigError, loadNotificationChannels } from '../activities/notification-channels.js';
 import { loadWorkerSettings } from '../worker/config.js';
 import {

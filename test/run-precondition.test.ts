@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Precondition } from '../activities/precondition.js';
+import type { Precondition } from '../extensions/preconditions.js';
 import { ArkorPromotedScope } from '../contract/search-attributes.js';
 import type { TrainingRunInput } from '../contract/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';

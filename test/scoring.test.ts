@@ -15,8 +15,8 @@ import {
   scoreAnswer,
   weightedScore,
 } from '../activities/scoring.js';
-import { BUILTIN_SCORERS, ScorerModuleError, loadScorers } from '../activities/scorers.js';
-import type { Scorer, ScorerRegistry } from '../activities/scorers.js';
+import { BUILTIN_SCORERS, ScorerModuleError, loadScorers } from '../extensions/scorers.js';
+import type { Scorer, ScorerRegistry } from '../extensions/scorers.js';
 import { expectationSchema, goldenPromptSchema } from '../contract/input.js';
 import type { Expectation, GoldenPrompt } from '../contract/input.js';
 

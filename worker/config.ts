@@ -10,7 +10,7 @@ const ms = z.coerce.number().int().positive();
 
 const workerEnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
-  /** Module exporting callback sets (see activities/user-callbacks.ts). */
+  /** Module exporting callback sets (see extensions/callbacks.ts). */
   ARKOR_CALLBACKS_MODULE: z.string().min(1).optional(),
   /** Module exporting scorer functions for smoke-test `{ scorer }` expectations. */
   ARKOR_SCORERS_MODULE: z.string().min(1).optional(),

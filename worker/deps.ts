@@ -7,9 +7,9 @@ import type { ArkorClient } from '../arkor/index.js';
 import type { ActivityDeps, StreamSettings } from '../activities/deps.js';
 import { fileKeyStore, keyStoreDirFromEnv } from '../activities/key-store.js';
 import { loadNotificationChannels } from '../activities/notification-channels.js';
-import { loadPreconditions } from '../activities/precondition.js';
-import { loadScorers } from '../activities/scorers.js';
-import { loadCallbackSets } from '../activities/user-callbacks.js';
+import { loadPreconditions } from '../extensions/preconditions.js';
+import { loadScorers } from '../extensions/scorers.js';
+import { loadCallbackSets } from '../extensions/callbacks.js';
 import type { WorkerSettings } from './config.js';
 
 export interface DepsSources {

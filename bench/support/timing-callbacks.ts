@@ -5,7 +5,7 @@
  * per onLog activity, listing its events); `onLog` exists for the in-process baseline, which
  * calls it per event as Arkor's own wait() does.
  */
-import { defineCallbacks, type CallbackContext } from '../../activities/user-callbacks.js';
+import { defineCallbacks, type CallbackContext } from '../../extensions/callbacks.js';
 import { recordTiming } from './timing.js';
 
 const idOf = (context: CallbackContext): string[] => (context.eventId === undefined ? [] : [context.eventId]);

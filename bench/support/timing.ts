@@ -1,6 +1,6 @@
 /** The records the timing callbacks write (see timing-callbacks.ts); a module of its own because a callbacks module may export only callback sets. */
 import { appendFileSync } from 'node:fs';
-import type { CallbackContext } from '../../activities/user-callbacks.js';
+import type { CallbackContext } from '../../extensions/callbacks.js';
 
 /** One callback execution. */
 export interface TimingRecord {

@@ -13,7 +13,7 @@ import { ArkorClient } from '../../arkor/index.js';
 import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
 import { fileKeyStore } from '../../activities/key-store.js';
 import type { NotificationChannels } from '../../activities/notification-channels.js';
-import type { PreconditionRegistry } from '../../activities/precondition.js';
+import type { PreconditionRegistry } from '../../extensions/preconditions.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/index.js';
 import { TrainingService } from '../../service/index.js';
 import type { TrainingRunInput } from '../../contract/input.js';

@@ -4,12 +4,7 @@
  * worker's calls included) and read them back with `readRecords`.
  */
 import { appendFileSync } from 'node:fs';
-import {
-  defineCallbacks,
-  stopRun,
-  type CallbackContext,
-  type TrainingCallbacks,
-} from '../../activities/user-callbacks.js';
+import { defineCallbacks, stopRun, type CallbackContext, type TrainingCallbacks } from '../../extensions/callbacks.js';
 import type { CallbackName } from '../../contract/input.js';
 
 import { readRecords, type CallbackRecord } from './records.js';

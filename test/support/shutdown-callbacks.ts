@@ -3,7 +3,7 @@
  * callback in each worker process takes a few seconds, so that a test can stop the worker while
  * a callback is in flight and check that it still finishes there, within the grace time.
  */
-import { defineCallbacks } from '../../activities/user-callbacks.js';
+import { defineCallbacks } from '../../extensions/callbacks.js';
 import recording from './recording-callbacks.js';
 
 export default recording;

@@ -86,3 +86,11 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
+
+/**
+ * Identity helper that types one scorer: `export const politeness = defineScorer(({ answer }) => …)`.
+ * Every export of a scorer module is one scorer, named by its export.
+ */
+export function defineScorer(scorer: Scorer): Scorer {
+  return scorer;
+}
