@@ -7,7 +7,8 @@
  * ARKOR_SHUTDOWN_GRACE_MS, and the process exits.
  */
 import { ArkorClient, resolveArkorConnection } from './arkor/index.js';
-import { connectWorker, loadTemporalSettings } from './service/connection.js';
+import { loadTemporalSettings } from './service/connection.js';
+import { connectWorker } from './worker/connection.js';
 import { loadWorkerSettings } from './worker/config.js';
 import { buildActivityDeps } from './worker/deps.js';
 import { installWorkerRuntime } from './worker/runtime.js';

@@ -5,7 +5,6 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { encryptionCodecFromEnv } from '../codec/encryption.js';
 
@@ -36,9 +35,4 @@ export async function connectClient(settings: TemporalSettings = loadTemporalSet
     namespace: settings.namespace,
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
   });
-}
-
-/** A connection for workers. */
-export function connectWorker(settings: TemporalSettings = loadTemporalSettings()): Promise<NativeConnection> {
-  return NativeConnection.connect(settings.connectionOptions);
 }

@@ -9,7 +9,7 @@ export {
   type TrainingRunHandle,
   type TrainingServiceOptions,
 } from './training-service.js';
-export { connectClient, connectWorker, loadTemporalSettings, type TemporalSettings } from './connection.js';
+export { connectClient, loadTemporalSettings, type TemporalSettings } from './connection.js';
 export {
   InvalidTrainingInputError,
   parseTrainingRunInput,

@@ -20,7 +20,7 @@ import { durationTextSchema, parseTrainingRunInput, type TrainingRunInput } from
 import { ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
 import { RunPhase } from '../contract/status.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
-import { trainingRun } from '../workflows/training-run.js';
+import { type TrainingRunWorkflow, WorkflowType } from '../contract/workflows.js';
 
 export { ScheduleNotFoundError };
 
@@ -192,7 +192,7 @@ export class ScheduleService {
   ): Promise<void> {
     const compiled = this.compile(id, input, timing, options);
     try {
-      await this.client.schedule.create<typeof trainingRun>({
+      await this.client.schedule.create<TrainingRunWorkflow>({
         scheduleId: id,
         spec: compiled.spec,
         action: compiled.action,
@@ -218,8 +218,8 @@ export class ScheduleService {
     const compiled = this.compile(id, input, timing, options);
     await this.client.schedule
       .getHandle(id)
-      .update<typeof trainingRun>(
-        (previous): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<typeof trainingRun>> => {
+      .update<TrainingRunWorkflow>(
+        (previous): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<TrainingRunWorkflow>> => {
           const note = options.note ?? previous.state.note;
           return {
             spec: compiled.spec,
@@ -313,9 +313,9 @@ export class ScheduleService {
       ...(given.every ? { intervals: [{ every: Math.round(durationToMs(given.every)) }] } : {}),
       ...(given.timezone ? { timezone: given.timezone } : {}),
     };
-    const action: ScheduleOptionsStartWorkflowAction<typeof trainingRun> = {
+    const action: ScheduleOptionsStartWorkflowAction<TrainingRunWorkflow> = {
       type: 'startWorkflow',
-      workflowType: trainingRun,
+      workflowType: WorkflowType.trainingRun,
       workflowId: scheduledWorkflowIdPrefix(id),
       taskQueue: this.taskQueue,
       // The workflow fills in defaults: pass what the caller wrote, as `TrainingService.start` does.

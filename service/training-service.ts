@@ -23,9 +23,9 @@ import { RunOutcome, type RunResult } from '../contract/result.js';
 import { ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
 import { RunPhase, type RunStatus } from '../contract/status.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
-import { trainingRun } from '../workflows/training-run.js';
+import { type TrainingRunWorkflow, WorkflowType } from '../contract/workflows.js';
 
-export type TrainingRunHandle = WorkflowHandle<typeof trainingRun>;
+export type TrainingRunHandle = WorkflowHandle<TrainingRunWorkflow>;
 
 export interface StartOptions {
   /** Default: `train-<name>-<random>`. Reuse an id to make the start idempotent. */
@@ -65,7 +65,7 @@ export class TrainingService {
     const valid = parseTrainingRunInput(input);
     const workflowId = options.workflowId ?? `train-${slugify(valid.trainer.name)}-${randomUUID().slice(0, 8)}`;
     try {
-      const handle = await this.client.workflow.start(trainingRun, {
+      const handle = await this.client.workflow.start<TrainingRunWorkflow>(WorkflowType.trainingRun, {
         workflowId,
         taskQueue: this.taskQueue,
         args: [input],
@@ -86,7 +86,7 @@ export class TrainingService {
   }
 
   handle(workflowId: string): TrainingRunHandle {
-    return this.client.workflow.getHandle<typeof trainingRun>(workflowId);
+    return this.client.workflow.getHandle<TrainingRunWorkflow>(workflowId);
   }
 
   /** The live status, from the workflow's state (no backend call). */
