@@ -9,7 +9,7 @@
  * - a callback may return `stopRun(reason)` to end the run early (the backend job is cancelled).
  */
 import type { ChatRequest, TrainingJob } from '../arkor/index.js';
-import { importModuleExports } from './load-module.js';
+import { type EntryDescriptions, importModuleExports } from './load-module.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -130,17 +130,25 @@ function callbackSetProblem(value: unknown): string | undefined {
  * name would otherwise silently never run, so the worker refuses to start instead.
  */
 export async function loadCallbackSets(modulePath: string | undefined): Promise<CallbackSets> {
-  const sets = new Map<string, TrainingCallbacks>();
-  if (!modulePath) {
-    sets.set('default', {});
-    return sets;
-  }
+  if (!modulePath) return new Map([['default', {}]]);
   const exported = await importModuleExports(modulePath, 'callbacks', (message) => new CallbackModuleError(message));
-  for (const [name, value] of exported) {
+  return callbackSetsFrom(exported, {
+    entry: (name) => `Export "${name}" of ${modulePath}`,
+    empty: `The callbacks module ${modulePath} exports no callback set.`,
+  });
+}
+
+/**
+ * Callback sets from named values (a module's exports, or what a service passes to
+ * `createWorker`), with the same checks as a module: every value must be a callback set.
+ */
+export function callbackSetsFrom(entries: Iterable<[string, unknown]>, describe: EntryDescriptions): CallbackSets {
+  const sets = new Map<string, TrainingCallbacks>();
+  for (const [name, value] of entries) {
     const problem = callbackSetProblem(value);
-    if (problem) throw new CallbackModuleError(`Export "${name}" of ${modulePath} ${problem}.`);
+    if (problem) throw new CallbackModuleError(`${describe.entry(name)} ${problem}.`);
     sets.set(name, value as TrainingCallbacks);
   }
-  if (sets.size === 0) throw new CallbackModuleError(`The callbacks module ${modulePath} exports no callback set.`);
+  if (sets.size === 0) throw new CallbackModuleError(describe.empty);
   return sets;
 }

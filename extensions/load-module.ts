@@ -23,3 +23,11 @@ export async function importModuleExports(
     throw makeError(`Cannot load the ${what} module ${modulePath}: ${errorMessage(error)}`);
   }
 }
+
+/** How errors name the entries of a module or of an object a service passed in code. */
+export interface EntryDescriptions {
+  /** E.g. `Export "nightly" of ./callbacks.js`. */
+  entry: (name: string) => string;
+  /** The message when there is nothing at all. */
+  empty: string;
+}

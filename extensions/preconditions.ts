@@ -3,7 +3,7 @@
  * run would train on now, so a scheduled retrain can skip when nothing changed.
  */
 import type { PreconditionInput } from '../contract/evaluation.js';
-import { importModuleExports } from './load-module.js';
+import { type EntryDescriptions, importModuleExports } from './load-module.js';
 
 /** A registered precondition: what the run would train on now. */
 export type Precondition = (args: {
@@ -19,16 +19,23 @@ export class PreconditionModuleError extends Error {
 
 /** Loads ARKOR_PRECONDITIONS_MODULE: every export must be a precondition function. */
 export async function loadPreconditions(modulePath: string | undefined): Promise<PreconditionRegistry> {
-  const registry = new Map<string, Precondition>();
-  if (!modulePath) return registry;
+  if (!modulePath) return new Map();
   const exported = await importModuleExports(
     modulePath,
     'preconditions',
     (message) => new PreconditionModuleError(message),
   );
-  for (const [name, value] of exported) {
-    if (typeof value !== 'function')
-      throw new PreconditionModuleError(`Export "${name}" of ${modulePath} is not a function.`);
+  return preconditionRegistryFrom(exported, { entry: (name) => `Export "${name}" of ${modulePath}` });
+}
+
+/** Preconditions from named values (a module's exports, or functions a service passed in code). */
+export function preconditionRegistryFrom(
+  entries: Iterable<[string, unknown]>,
+  describe: Pick<EntryDescriptions, 'entry'>,
+): PreconditionRegistry {
+  const registry = new Map<string, Precondition>();
+  for (const [name, value] of entries) {
+    if (typeof value !== 'function') throw new PreconditionModuleError(`${describe.entry(name)} is not a function.`);
     registry.set(name, value as Precondition);
   }
   return registry;

@@ -2,7 +2,7 @@
  * Named scorers for smoke-test expectations (`{ scorer: "<name>", options }`): the built-ins and
  * the functions exported by the worker's scorer module (`ARKOR_SCORERS_MODULE`).
  */
-import { importModuleExports } from './load-module.js';
+import { type EntryDescriptions, importModuleExports } from './load-module.js';
 import type { GoldenPrompt } from '../contract/input.js';
 
 /** What a scorer receives: the model's answer, the prompt it answered and the expectation's options. */
@@ -61,27 +61,31 @@ export const BUILTIN_SCORERS: ReadonlyMap<string, Scorer> = new Map<string, Scor
  * Throws {@link ScorerModuleError} naming the export.
  */
 export async function loadScorers(modulePath: string | undefined): Promise<ScorerRegistry> {
-  const scorers = new Map<string, Scorer>(BUILTIN_SCORERS);
-  if (!modulePath) return scorers;
+  if (!modulePath) return new Map(BUILTIN_SCORERS);
   const exported = await importModuleExports(modulePath, 'scorer', (message) => new ScorerModuleError(message));
-  if (exported.length === 0) throw new ScorerModuleError(`The scorer module ${modulePath} exports no scorer.`);
-  for (const [name, value] of exported) {
+  return scorerRegistryFrom(exported, {
+    entry: (name) => `Export "${name}" of ${modulePath}`,
+    empty: `The scorer module ${modulePath} exports no scorer.`,
+  });
+}
+
+/** The built-ins plus `entries` (a module's exports, or scorers a service passed in code), checked alike. */
+export function scorerRegistryFrom(entries: Iterable<[string, unknown]>, describe: EntryDescriptions): ScorerRegistry {
+  const scorers = new Map<string, Scorer>(BUILTIN_SCORERS);
+  for (const [name, value] of entries) {
     if (typeof value !== 'function') {
-      throw new ScorerModuleError(
-        `Export "${name}" of ${modulePath} is not a scorer function (it is ${describe(value)}).`,
-      );
+      throw new ScorerModuleError(`${describe.entry(name)} is not a scorer function (it is ${describeValue(value)}).`);
     }
     if (BUILTIN_SCORERS.has(name)) {
-      throw new ScorerModuleError(
-        `Export "${name}" of ${modulePath} shadows the built-in scorer of that name; rename it.`,
-      );
+      throw new ScorerModuleError(`${describe.entry(name)} shadows the built-in scorer of that name; rename it.`);
     }
     scorers.set(name, value as Scorer);
   }
+  if (scorers.size === BUILTIN_SCORERS.size) throw new ScorerModuleError(describe.empty);
   return scorers;
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;

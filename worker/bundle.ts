@@ -1,44 +1,67 @@
 /**
- * Bundles the workflow code once and reuses the bundle while the sources are unchanged.
+ * The workflow bundle a worker loads: prebuilt when running from the package, otherwise built
+ * once and reused while the sources are unchanged.
  *
- * Webpack-bundling the workflows takes seconds on a small machine; every worker process and every
- * test file would otherwise pay it again. The cache key is a hash of everything the bundle is
- * built from, so a stale bundle can never be loaded.
+ * The package ships `dist/workflow-bundle.js` (written by `npm run build`), so a worker installed
+ * under a read-only `node_modules` never runs the bundler (which also skips `.ts` there). From the
+ * repository, webpack-bundling the workflows takes seconds on a small machine, and every worker
+ * process and test file would pay it again: the bundle is cached under a hash of everything it
+ * is built from, so a stale bundle can never be loaded.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Running compiled (from `dist/`) rather than from the TypeScript sources. */
+const compiled = import.meta.url.endsWith('.js');
+const sourceExtension = compiled ? '.js' : '.ts';
 /** The module whose exports are the workflows. */
-export const workflowsPath = join(root, 'workflows', 'index.ts');
+export const workflowsPath = join(root, 'workflows', `index${sourceExtension}`);
+/** Where `npm run build` writes the bundle, next to the compiled code. */
+export const PREBUILT_BUNDLE_FILE = 'workflow-bundle.js';
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .filter((entry) => entry.isFile() && entry.name.endsWith(sourceExtension))
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
 }
 
-async function bundleKey(): Promise<string> {
+/** A hash of the workflow code and everything it imports (the contract, the lockfile). */
+export async function workflowSourceHash(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of [...(await sourceFiles(join(root, 'workflows'))), join(root, 'package-lock.json')]) {
+  const files = [
+    ...(await sourceFiles(join(root, 'workflows'))),
+    ...(await sourceFiles(join(root, 'contract'))),
+    join(root, 'package-lock.json'),
+  ];
+  for (const file of files) {
     hash.update(file.slice(root.length)).update('\0');
     if (existsSync(file)) hash.update(await readFile(file));
   }
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Bundles the workflow code (quietly) into one file's text. */
+export async function buildWorkflowBundle(): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return code;
+}
+
 /** Returns the path of a bundle of the current workflow code, building it when needed. */
 export async function workflowBundlePath(): Promise<string> {
-  const dir = join(root, 'node_modules', '.cache', 'arkor-temporal');
-  const path = join(dir, `workflows-${await bundleKey()}.js`);
+  const prebuilt = join(root, PREBUILT_BUNDLE_FILE);
+  if (compiled && existsSync(prebuilt)) return prebuilt;
+  const dir = compiled ? join(tmpdir(), 'arkor-temporal') : join(root, 'node_modules', '.cache', 'arkor-temporal');
+  const path = join(dir, `workflows-${await workflowSourceHash()}.js`);
   if (existsSync(path)) return path;
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const code = await buildWorkflowBundle();
   await mkdir(dir, { recursive: true });
   // Written under a unique name then renamed: concurrent builders never expose a partial file.
   const staging = `${path}.${process.pid}.tmp`;

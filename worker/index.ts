@@ -1,0 +1,151 @@
+/**
+ * `arkor-temporal/worker`: run training workers inside a service's own process.
+ *
+ * ```ts
+ * import { createWorker } from 'arkor-temporal/worker';
+ * import { callbacks } from './callbacks.js';
+ *
+ * const worker = await createWorker({ callbacks });
+ * await worker.run(); // until worker.shutdown()
+ * ```
+ *
+ * Everything not passed is read the way `arkor-temporal worker` reads it: Temporal settings from
+ * envconfig (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, profiles…), Arkor credentials from the
+ * environment or `arkor login`, the `ARKOR_*` worker settings from the environment.
+ */
+import type { NativeConnection } from '@temporalio/worker';
+import { ArkorClient, type ArkorConnection, resolveArkorConnection } from '../arkor/index.js';
+import { streamTaskQueue } from '../contract/task-queues.js';
+import { callbackSetsFrom, type TrainingCallbacks } from '../extensions/callbacks.js';
+import { preconditionRegistryFrom, type Precondition } from '../extensions/preconditions.js';
+import { scorerRegistryFrom, type Scorer } from '../extensions/scorers.js';
+import { loadTemporalSettings, type TemporalSettings } from '../service/connection.js';
+import { loadWorkerSettings, type WorkerSettings } from './config.js';
+import { connectWorker } from './connection.js';
+import { createTrainingWorkers } from './create-worker.js';
+import { buildActivityDeps, type DepsOverrides } from './deps.js';
+
+export interface CreateWorkerOptions {
+  /**
+   * The lifecycle callbacks: one set (registered as `default`), or sets by name (a run picks one
+   * with `callbacks.set`). Default: the module `ARKOR_CALLBACKS_MODULE` names, else an empty set.
+   */
+  callbacks?: TrainingCallbacks | Readonly<Record<string, TrainingCallbacks>>;
+  /** Scorers for smoke-test `{ scorer }` expectations, by name, beside the built-ins. Default: `ARKOR_SCORERS_MODULE`'s. */
+  scorers?: Readonly<Record<string, Scorer>>;
+  /** Preconditions for scheduled retrains, by name. Default: `ARKOR_PRECONDITIONS_MODULE`'s. */
+  preconditions?: Readonly<Record<string, Precondition>>;
+  /** Temporal connection settings. Default: envconfig (`loadTemporalSettings()`). */
+  temporal?: TemporalSettings;
+  /** An open connection to use (and not close). Default: one opened from `temporal`, closed by `run()`. */
+  connection?: NativeConnection;
+  /** The Arkor cloud-api. Default: the environment or the `arkor login` credentials. */
+  arkor?: ArkorClient | ArkorConnection;
+  /**
+   * The `ARKOR_*` worker settings (task queue, concurrency, stream tuning…), dataset secrets and
+   * notification channels. Default: `process.env`.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A started set of training workers (the main queue and the stream queue). */
+export interface TrainingWorker {
+  /** The task queue runs are started on (`TEMPORAL_TASK_QUEUE`, default `arkor-training`). */
+  readonly taskQueue: string;
+  /** Its stream queue, for the wait activities. */
+  readonly streamTaskQueue: string;
+  readonly namespace: string;
+  /** The Temporal server it polls. */
+  readonly address: string;
+  /** The callback sets it serves, by name. */
+  readonly callbackSets: readonly string[];
+  /** The notification channels it delivers to (`ARKOR_NOTIFY_*`), by name. */
+  readonly notificationChannels: readonly string[];
+  readonly settings: WorkerSettings;
+  /** Polls until `shutdown()` (or a fatal worker error); resolves once every worker stopped. */
+  run(): Promise<void>;
+  /** Starts a graceful shutdown: streams move to other workers at once, activities get the grace time. */
+  shutdown(): void;
+}
+
+function isCallbackSet(value: CreateWorkerOptions['callbacks']): value is TrainingCallbacks {
+  // A callback set's members are functions; a record of sets has objects.
+  return Object.values(value ?? {}).every((member) => typeof member === 'function');
+}
+
+function overridesOf(options: CreateWorkerOptions): DepsOverrides {
+  const inCode = (name: string): string => `Entry "${name}" passed to createWorker`;
+  const { callbacks, scorers, preconditions } = options;
+  return {
+    ...(callbacks === undefined
+      ? {}
+      : {
+          callbackSets: callbackSetsFrom(
+            isCallbackSet(callbacks) ? [['default', callbacks]] : Object.entries(callbacks),
+            { entry: inCode, empty: 'createWorker was given no callback set.' },
+          ),
+        }),
+    ...(scorers === undefined
+      ? {}
+      : {
+          scorers: scorerRegistryFrom(Object.entries(scorers), {
+            entry: inCode,
+            empty: 'createWorker was given no scorer.',
+          }),
+        }),
+    ...(preconditions === undefined
+      ? {}
+      : { preconditions: preconditionRegistryFrom(Object.entries(preconditions), { entry: inCode }) }),
+  };
+}
+
+/**
+ * Creates the training workers of this process. Every module, channel and setting is read and
+ * checked here, so that a bad one fails the start, never a run. Throws on invalid settings.
+ */
+export async function createWorker(options: CreateWorkerOptions = {}): Promise<TrainingWorker> {
+  const env = options.env ?? process.env;
+  const settings = loadWorkerSettings(env);
+  const temporal = options.temporal ?? loadTemporalSettings();
+  const arkor =
+    options.arkor instanceof ArkorClient
+      ? options.arkor
+      : new ArkorClient(options.arkor ?? (await resolveArkorConnection({ env })));
+  const deps = await buildActivityDeps({ settings, arkor, env }, overridesOf(options));
+  const connection = options.connection ?? (await connectWorker(temporal));
+  const workers = await createTrainingWorkers({
+    connection,
+    namespace: temporal.namespace,
+    ...(temporal.dataConverter ? { dataConverter: temporal.dataConverter } : {}),
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    queues: settings.ARKOR_WORKER_QUEUES,
+    maxStreams: settings.ARKOR_MAX_STREAMS,
+    maxActivities: settings.ARKOR_MAX_ACTIVITIES,
+    ...(settings.ARKOR_MAX_CACHED_WORKFLOWS === undefined
+      ? {}
+      : { maxCachedWorkflows: settings.ARKOR_MAX_CACHED_WORKFLOWS }),
+    shutdownGraceMs: settings.ARKOR_SHUTDOWN_GRACE_MS,
+    deps,
+  });
+  return {
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    streamTaskQueue: streamTaskQueue(settings.TEMPORAL_TASK_QUEUE),
+    namespace: temporal.namespace,
+    address: temporal.address,
+    callbackSets: [...deps.callbackSets.keys()],
+    notificationChannels: [...deps.notificationChannels.keys()],
+    settings,
+    async run() {
+      try {
+        await workers.run();
+      } finally {
+        if (!options.connection) await connection.close();
+      }
+    },
+    shutdown: () => workers.shutdown(),
+  };
+}
+
+export { installWorkerRuntime } from './runtime.js';
+export { runWorkerProcess, type WorkerProcessOptions } from './process.js';
+export type { TemporalSettings } from '../service/connection.js';
