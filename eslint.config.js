@@ -19,7 +19,7 @@ function restrictImports(files, patterns) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'bench/results/', 'dist/'] },
+  { ignores: ['node_modules/', '.data/', 'bench/results/', 'dist/', 'test/package/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
