@@ -8,6 +8,7 @@ import { chmod, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type * as BundleModule from '../worker/bundle.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -27,7 +28,7 @@ done();
 
 done = step('bundling the workflows');
 // The compiled bundle module locates itself in dist/ and bundles dist/workflows/index.js.
-const bundle = (await import(join(dist, 'worker', 'bundle.js'))) as typeof import('../worker/bundle.js');
+const bundle = (await import(join(dist, 'worker', 'bundle.js'))) as typeof BundleModule;
 await writeFile(join(dist, bundle.PREBUILT_BUNDLE_FILE), await bundle.buildWorkflowBundle());
 done();
 
