@@ -31,7 +31,10 @@ export interface TestWorkerOptions {
   arkor: ArkorClient;
   /** The task queue (the `TrainingService`'s must match); the stream queue is derived from it. */
   taskQueue: string;
-  /** Path of the callbacks module, as `ARKOR_CALLBACKS_MODULE`. Default: none (callbacks do nothing). */
+  /**
+   * Path of the callbacks module, as `ARKOR_CALLBACKS_MODULE` (a relative path is taken from the
+   * working directory). Default: none (a `default` set without callbacks).
+   */
   callbacksModule?: string;
   /** Path of the scorers module, as `ARKOR_SCORERS_MODULE`. Default: none (the built-in scorers). */
   scorersModule?: string;
