@@ -93,6 +93,16 @@ export default tseslint.config(
       },
     ],
   ),
+  // The test kit (`testing/`) serves the tests, the benchmarks and users' own tests, so it takes
+  // nothing from either; the benchmarks take what they share with the tests from the kit.
+  restrictImports(
+    ['bench/**/*.ts'],
+    [{ group: ['**/test/*'], message: 'Benchmarks import shared test pieces from testing/, never from test/.' }],
+  ),
+  restrictImports(
+    ['testing/**/*.ts'],
+    [{ group: ['**/test/*', '**/bench/*'], message: 'The test kit imports neither the tests nor the benchmarks.' }],
+  ),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

@@ -10,7 +10,7 @@
  * batches cut by time): run C at `--slow-rate` events/s, which is how most real trainings log.
  */
 import { DEMO_QUESTIONS, startEmulator } from '../emulator/index.js';
-import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
+import { startWebhookReceiver } from '../testing/webhook-receiver.js';
 import type { TrainingRunInput } from '../contract/input.js';
 import { parseArgs } from './support/args.js';
 import { historyChain, type RunHistory } from './support/history-chain.js';

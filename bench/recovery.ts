@@ -13,7 +13,7 @@ import { parseArgs } from './support/args.js';
 import { printTable, summarize, writeJson, type Cell } from './support/report.js';
 import { benchInput, deliveries, jobIdOf, startBenchRig, streamFlags } from './support/rig.js';
 import type { TimingRecord } from './support/timing.js';
-import type { ChildWorker } from '../test/support/harness.js';
+import type { ChildWorker } from '../testing/worker-process.js';
 
 const args = parseArgs();
 const kills = args.number('kills', args.quick ? 1 : 5);

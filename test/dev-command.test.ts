@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { freePort } from './support/free-port.js';
+import { freePort } from '../testing/free-port.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

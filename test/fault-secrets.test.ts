@@ -29,7 +29,7 @@ import {
   type ClientRun,
   type Harness,
 } from './support/harness.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver.js';
 
 const unique = (label: string): string => `${label}-${randomBytes(6).toString('hex')}`;
 const ARKOR_TOKEN = unique('arkor-secret-token');

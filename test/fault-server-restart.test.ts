@@ -22,7 +22,7 @@ import {
   type EventPlan,
   type Harness,
 } from './support/harness.js';
-import { freePort } from './support/free-port.js';
+import { freePort } from '../testing/free-port.js';
 
 /** One dev-server process on the database file and ports given. */
 class PersistentDevServer {

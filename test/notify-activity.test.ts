@@ -13,8 +13,8 @@ import type { NotificationChannel } from '../activities/notification-channels.js
 import { NotifyFailureType, createNotifyActivities } from '../activities/notify.js';
 import type { NotifyResult } from '../contract/activities.js';
 import type { NotificationInput } from '../contract/evaluation.js';
-import { startWebhookReceiver } from './support/webhook-receiver.js';
-import type { WebhookReceiver } from './support/webhook-receiver.js';
+import { startWebhookReceiver } from '../testing/webhook-receiver.js';
+import type { WebhookReceiver } from '../testing/webhook-receiver.js';
 
 const SECRET_PATH = '/services/T000/B000/s3cr3t-token';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_QUESTIONS } from '../emulator/index.js';
 import type { TrainingRunInput } from '../contract/input.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver.js';
 import { historyText } from './support/history-text.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
 

@@ -10,7 +10,7 @@ import { UsageError } from '../cli/errors.js';
 import { listRuns, ScheduleAlreadyExistsError, ScheduleNotFoundError, ScheduleService } from '../service/index.js';
 import { InvalidTrainingInputError, type TrainingRunInput } from '../contract/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
-import { freePort } from './support/free-port.js';
+import { freePort } from '../testing/free-port.js';
 
 const shortInput = (name: string): TrainingRunInput =>
   trainingInput({ trainer: { name, maxSteps: 10, loggingSteps: 1, evalSteps: 5, saveSteps: 5 } });

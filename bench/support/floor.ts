@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
-import type { Harness } from '../../test/support/harness.js';
+import type { DevServer } from '../../testing/dev-server.js';
 import { echoUpdate, finishSignal, floorWorkflow, pingSignal, type FloorActivities } from './floor-workflow.js';
 
 const floorWorkflowPath = join(dirname(fileURLToPath(import.meta.url)), 'floor-workflow.ts');
@@ -18,7 +18,7 @@ export interface FloorResult {
   updateRoundTrip: number[];
 }
 
-export async function measureFloor(h: Harness, count: number): Promise<FloorResult> {
+export async function measureFloor(h: { temporal: DevServer }, count: number): Promise<FloorResult> {
   const waiters = new Map<number, (at: number) => void>();
   const activities: FloorActivities = {
     floorMark: (seq) => {

@@ -1,23 +1,22 @@
 /**
- * The bench rig: the integration-test harness (real Temporal dev server, emulator over HTTP,
- * workers in this process or as child processes) with the timing callbacks module instead of
- * the test recorder, and the production stream settings (the worker defaults) unless a
- * script asks otherwise.
+ * The bench rig: the shared test environment (`testing/`: a real Temporal dev server, the
+ * emulator over HTTP, workers in this process or as child processes) with the timing callbacks
+ * module, and the production stream settings (the worker defaults) unless a script asks
+ * otherwise.
  */
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultStreamSettings, type StreamSettings } from '../../activities/index.js';
-import { fileKeyStore } from '../../activities/key-store.js';
 import type { NotificationChannels } from '../../activities/notification-channels.js';
-import { ArkorClient, followJobEvents } from '../../arkor/index.js';
+import { followJobEvents, type ArkorClient } from '../../arkor/index.js';
 import type { Emulator, EmulatorOptions } from '../../emulator/index.js';
 import type { TrainingRunInput } from '../../contract/input.js';
-import { loadWorkerSettings } from '../../worker/config.js';
-import { createTrainingWorkers } from '../../worker/create-worker.js';
-import { buildActivityDeps } from '../../worker/deps.js';
-import { startHarness, trainingInput, type ChildWorker, type Harness } from '../../test/support/harness.js';
+import { emulatorClient } from '../../testing/emulator.js';
+import { startTestEnvironment, type TestEnvironment } from '../../testing/environment.js';
+import { trainingInput } from '../../testing/training-input.js';
+import type { ChildWorker } from '../../testing/worker-process.js';
 import type { BenchArgs } from './args.js';
 import type { TimingRecord } from './timing.js';
 
@@ -59,7 +58,8 @@ export interface EmittedEvent {
 }
 
 export interface BenchRig {
-  h: Harness;
+  /** The server, emulator, service and task queue (`startTestEnvironment`). */
+  h: TestEnvironment;
   recordFile: string;
   /** A worker in this process; stop it with the returned handle. */
   startWorker(options?: BenchWorkerOptions): Promise<{ stop(): Promise<void> }>;
@@ -75,10 +75,9 @@ export interface BenchRig {
 }
 
 export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Promise<BenchRig> {
-  const h = await startHarness({ pingIntervalMs: 5_000, ...emulatorOptions });
+  const h = await startTestEnvironment({ emulator: { stepMs: 5, pingIntervalMs: 5_000, ...emulatorOptions } });
   const recordFile = join(mkdtempSync(join(tmpdir(), 'arkor-bench-')), 'timings.jsonl');
   process.env.ARKOR_BENCH_RECORD_FILE = recordFile;
-  const stops: Array<() => Promise<void>> = [];
   const streamSettings = (options: BenchWorkerOptions): StreamSettings => ({
     ...defaultStreamSettings,
     idleTimeoutMs: 20_000,
@@ -89,38 +88,16 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
   return {
     h,
     recordFile,
-    async startWorker(options = {}) {
-      const workers = await createTrainingWorkers({
-        connection: h.temporal.nativeConnection,
-        namespace: h.temporal.namespace,
-        taskQueue: h.taskQueue,
+    startWorker(options = {}) {
+      return h.startWorker({
+        callbacksModule: timingCallbacksModule,
+        ...(options.arkor ? { arkor: options.arkor } : {}),
         maxStreams: options.maxStreams ?? 200,
         maxActivities: options.maxActivities ?? 20,
         ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
-        shutdownGraceMs: 1000,
-        deps: await buildActivityDeps(
-          {
-            settings: loadWorkerSettings({ ARKOR_CALLBACKS_MODULE: timingCallbacksModule }),
-            arkor: options.arkor ?? h.arkor,
-            env: process.env,
-          },
-          {
-            keyStore: fileKeyStore(h.keyStoreDir),
-            notificationChannels: options.notificationChannels ?? new Map(),
-            stream: streamSettings(options),
-          },
-        ),
+        ...(options.notificationChannels ? { notificationChannels: options.notificationChannels } : {}),
+        stream: streamSettings(options),
       });
-      const done = workers.run();
-      let stopped = false;
-      const stop = async (): Promise<void> => {
-        if (stopped) return;
-        stopped = true;
-        workers.shutdown();
-        await done;
-      };
-      stops.push(stop);
-      return { stop };
     },
     spawnWorker(options = {}) {
       const stream = streamSettings(options);
@@ -145,14 +122,7 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
         .filter(Boolean)
         .map((line) => JSON.parse(line) as TimingRecord);
     },
-    clientFor(emulator) {
-      return new ArkorClient({
-        baseUrl: emulator.url,
-        token: emulator.token,
-        scope: { orgSlug: emulator.orgSlug, projectSlug: emulator.projectSlug },
-        deploymentUrlTemplate: emulator.deploymentUrlTemplate,
-      });
-    },
+    clientFor: emulatorClient,
     async emitted(jobId, arkor = h.arkor) {
       const events: EmittedEvent[] = [];
       for await (const item of followJobEvents(arkor, jobId, { idleTimeoutMs: 10_000 })) {
@@ -167,10 +137,7 @@ export async function startBenchRig(emulatorOptions: EmulatorOptions = {}): Prom
       }
       return events;
     },
-    async close() {
-      for (const stop of stops) await stop();
-      await h.close();
-    },
+    close: () => h.close(),
   };
 }
 

@@ -8,7 +8,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recordingCallbacksModule, testStreamSettings, type Harness } from './harness.js';
+import { workerProcessEnv } from '../../testing/worker-process.js';
+import { recordingWorkerEnv, type Harness } from './harness.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -47,19 +48,8 @@ export interface LaunchedWorker {
 function workerEnv(h: Harness, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    TEMPORAL_ADDRESS: h.temporal.address,
-    TEMPORAL_NAMESPACE: h.temporal.namespace,
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-    ARKOR_CLOUD_API_URL: h.emulator.url,
-    ARKOR_TOKEN: h.emulator.token,
-    ARKOR_ORG_SLUG: h.emulator.orgSlug,
-    ARKOR_PROJECT_SLUG: h.emulator.projectSlug,
-    ARKOR_DEPLOYMENT_URL_TEMPLATE: h.emulator.deploymentUrlTemplate,
-    ARKOR_CALLBACKS_MODULE: recordingCallbacksModule,
-    ARKOR_TEST_RECORD_FILE: h.recordFile,
-    ARKOR_LOG_BATCH_MAX_EVENTS: String(testStreamSettings.logBatchMaxEvents),
-    ARKOR_LOG_BATCH_MAX_DELAY_MS: String(testStreamSettings.logBatchMaxDelayMs),
-    ARKOR_STREAM_IDLE_TIMEOUT_MS: String(testStreamSettings.idleTimeoutMs),
+    ...workerProcessEnv(h),
+    ...recordingWorkerEnv(h),
     ARKOR_KEY_STORE_DIR: h.keyStoreDir,
     npm_config_update_notifier: 'false',
     npm_config_fund: 'false',

@@ -1,5 +1,5 @@
 /**
- * Test helper: a webhook receiver on 127.0.0.1 that records every request and can be told to fail.
+ * A webhook receiver on 127.0.0.1 for tests and benchmarks: it records every request and can be told to fail.
  *
  * ```ts
  * const receiver = await startWebhookReceiver();
@@ -28,6 +28,7 @@ export interface ReceivedRequest {
   status: number;
 }
 
+/** How the receiver answers the next requests (`respondWith`). */
 export interface RespondOptions {
   /** How many of the next requests get this answer. Default 1. */
   times?: number;
@@ -38,6 +39,7 @@ export interface RespondOptions {
   headers?: Record<string, string>;
 }
 
+/** A running receiver (`startWebhookReceiver`). */
 export interface WebhookReceiver {
   /** `http://127.0.0.1:<port>` without trailing slash; every path and method is accepted. */
   readonly url: string;
