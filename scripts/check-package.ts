@@ -103,6 +103,8 @@ try {
       tarball,
       `typescript@${devDependencies.typescript}`,
       `@types/node@${devDependencies['@types/node']}`,
+      // Optional peer: the testing entry starts the dev server for the end-to-end step.
+      `@temporalio/testing@${devDependencies['@temporalio/testing']}`,
     ],
     app,
   );

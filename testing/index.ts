@@ -28,7 +28,7 @@ export {
 /** A Temporal dev server on a free loopback port, with our search attributes. */
 export { startDevServer, type DevServer, type DevServerOptions } from './dev-server.js';
 /** The Arkor emulator in this process, and a client of it. */
-export { emulatorClient, startTestEmulator, type TestEmulator } from './emulator.js';
+export { emulatorClient, emulatorWorkerEnv, startTestEmulator, type TestEmulator } from './emulator.js';
 /** A training worker in this process, loading your callbacks module. */
 export { startTestWorker, type TestWorker, type TestWorkerOptions } from './worker.js';
 /** A valid run input for the emulator. */
