@@ -9,7 +9,15 @@ export {
   type TrainingRunHandle,
   type TrainingServiceOptions,
 } from './training-service.js';
-export { connectClient, connectWorker, loadTemporalSettings, type TemporalSettings } from './connection.js';
+export {
+  connectClient,
+  connectWorker,
+  loadTemporalSettings,
+  type ConnectionOverrides,
+  type TemporalSettings,
+} from './connection.js';
+export { defineTrainingRun } from './define-training-run.js';
+export { recentPollers, workflowPollers, type PollerInfo } from './workers.js';
 export {
   InvalidTrainingInputError,
   parseTrainingRunInput,
