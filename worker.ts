@@ -1,73 +1,10 @@
 /**
- * The worker process: `npm run worker`. Temporal settings from envconfig, Arkor settings from
- * the environment or the Arkor credentials files, secrets from its own environment, the
- * activities' dependencies (callbacks, scorers, preconditions, ...) from worker/deps.ts.
- * SIGTERM, SIGINT (and SIGQUIT, SIGUSR2), once or repeatedly, shut it down gracefully
- * (worker/shutdown.ts): streams move to other workers at once, running activities get
- * ARKOR_SHUTDOWN_GRACE_MS, and the process exits.
+ * The worker process: `npm run worker` (`exec node --import tsx worker.ts`), the same as
+ * `arkor-temporal worker` without flags. Everything is in worker/main.ts.
  */
-import { ArkorClient, resolveArkorConnection } from './arkor/index.js';
-import { connectWorker, loadTemporalSettings } from './service/connection.js';
-import { loadWorkerSettings } from './worker/config.js';
-import { buildActivityDeps } from './worker/deps.js';
-import { installWorkerRuntime } from './worker/runtime.js';
-import { handleShutdownRequests } from './worker/shutdown.js';
-import { createTrainingWorkers } from './worker/create-worker.js';
-import { streamTaskQueue } from './contract/task-queues.js';
+import { runWorker } from './worker/main.js';
 
-async function main(): Promise<void> {
-  const settings = loadWorkerSettings();
-  // From here on a signal is never lost, nor fatal: during start-up it stops the worker as soon
-  // as it runs.
-  const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS });
-  // Before anything creates the default Runtime (the first NativeConnection would).
-  const metricsUrl = installWorkerRuntime(settings);
-  const temporal = loadTemporalSettings();
-  const arkor = new ArkorClient(await resolveArkorConnection());
-  // Every module and channel is read here, so that a bad one fails the deploy, not a run.
-  const deps = await buildActivityDeps({ settings, arkor, env: process.env });
-  const connection = await connectWorker(temporal);
-  const workers = await createTrainingWorkers({
-    connection,
-    namespace: temporal.namespace,
-    ...(temporal.dataConverter ? { dataConverter: temporal.dataConverter } : {}),
-    taskQueue: settings.TEMPORAL_TASK_QUEUE,
-    queues: settings.ARKOR_WORKER_QUEUES,
-    maxStreams: settings.ARKOR_MAX_STREAMS,
-    maxActivities: settings.ARKOR_MAX_ACTIVITIES,
-    ...(settings.ARKOR_MAX_CACHED_WORKFLOWS === undefined
-      ? {}
-      : { maxCachedWorkflows: settings.ARKOR_MAX_CACHED_WORKFLOWS }),
-    shutdownGraceMs: settings.ARKOR_SHUTDOWN_GRACE_MS,
-    deps,
-  });
-  // One line that scripts and tests wait for.
-  console.log(
-    `worker ready: namespace=${temporal.namespace} address=${temporal.address} ` +
-      `taskQueue=${settings.TEMPORAL_TASK_QUEUE} streamQueue=${streamTaskQueue(settings.TEMPORAL_TASK_QUEUE)} ` +
-      `callbackSets=${[...deps.callbackSets.keys()].join(',')} notificationChannels=${[...deps.notificationChannels.keys()].join(',') || '-'}` +
-      (metricsUrl ? ` metrics=${metricsUrl}` : ''),
-  );
-  try {
-    // A stop requested during start-up: nothing to run. Otherwise the workers are marked running
-    // synchronously inside run(), before any later signal can ask them to shut down.
-    if (shutdown.request === undefined) {
-      const done = workers.run();
-      shutdown.onRequest(() => workers.shutdown());
-      await done;
-    }
-  } finally {
-    await connection.close();
-  }
-  const request = shutdown.request;
-  if (request !== undefined) {
-    console.log(`worker stopped ${Date.now() - request.at} ms after ${request.reason}`);
-    // Whatever a callback module left behind (a timer, a socket) must not keep the process up.
-    process.exit(0);
-  }
-}
-
-main().catch((error: unknown) => {
+runWorker().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
