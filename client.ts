@@ -1,15 +1,7 @@
 /**
- * The arkor-temporal command-line client: `start`, `status`, `watch`, `stop`, `cancel`.
- * See docs/cli.md; the commands live in cli/.
+ * The repository's entry to the command line (`npm run client -- <command>`): the same program as
+ * `arkor-temporal`, cli/main.ts. See docs/cli.md.
  */
-import { runCli } from './cli/main.js';
+import { main } from './cli/main.js';
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  io: {
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
-    stdoutIsTty: process.stdout.isTTY === true,
-    stderrIsTty: process.stderr.isTTY === true,
-    ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
-  },
-});
+await main();
