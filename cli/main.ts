@@ -29,6 +29,14 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
   const parsed = parseCommandLine(argv, io);
   if (parsed.kind === 'exit') return parsed.code;
   const { command } = parsed.args;
+  // Connection flags given before the command reach every command; these do not connect.
+  if (
+    (command.kind === 'schema' || command.kind === 'server' || command.kind === 'emulator') &&
+    (parsed.args.taskQueue !== undefined || Object.keys(parsed.args.connection).length > 0)
+  ) {
+    io.stderr(`error: "${command.kind}" takes no Temporal connection flags (--address, --task-queue, ...)\n`);
+    return ExitCode.Usage;
+  }
   switch (command.kind) {
     case 'schema': {
       const { trainingRunJsonSchemaText } = await import('./schema.js');

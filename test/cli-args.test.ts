@@ -461,6 +461,17 @@ describe('runCli', () => {
     ]);
   });
 
+  it('refuses connection flags for the commands that do not connect', async () => {
+    for (const argv of [
+      ['--address', 'a:1', 'schema'],
+      ['--task-queue', 'q', 'emulator'],
+    ]) {
+      const run = await cli(argv);
+      assert.equal(run.code, ExitCode.Usage, argv.join(' '));
+      assert.match(run.stderr, /takes no Temporal connection flags/);
+    }
+  });
+
   it('prints the JSON Schema of a run config', async () => {
     const run = await cli(['schema']);
     assert.equal(run.code, ExitCode.Ok);
