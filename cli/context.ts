@@ -2,6 +2,7 @@
 import type { ListRunsFilter, ListRunsOptions, RunSummary } from '../service/runs.js';
 import type { ScheduleService } from '../service/schedules.js';
 import type { TrainingService } from '../service/training-service.js';
+import type { WorkerProbe } from './worker-check.js';
 
 /** The part of `TrainingService` the CLI uses (a narrow type so tests can pass a fake). */
 export type RunService = Pick<TrainingService, 'start' | 'status' | 'stop' | 'cancel' | 'outcome' | 'decide'>;
@@ -34,4 +35,10 @@ export interface CommandContext {
   schedules?: ScheduleOps;
   /** Absent when the connector provides no run listing (test fakes). */
   listRuns?: RunLister;
+  /** Absent when the connector cannot ask about workers (test fakes): no worker checks then. */
+  workers?: WorkerProbe;
+  /** The task queue runs are started on (`--task-queue`, TEMPORAL_TASK_QUEUE, `arkor-training`). */
+  taskQueue: string;
+  /** The run's page in the Temporal Web UI; undefined when links are turned off. */
+  runUrl(workflowId: string): string | undefined;
 }

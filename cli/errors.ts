@@ -3,7 +3,7 @@
  * failure (exit 1).
  */
 
-/** The command line is wrong: printed with the usage on stderr, exit 2. */
+/** The command line is wrong: printed with a hint on stderr, exit 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -19,7 +19,28 @@ export class ConfigError extends Error {
   }
 }
 
-/** Temporal cannot be reached with the configured connection settings: exit 1. */
+export const ConnectionProblem = {
+  /** The settings cannot be used (an invalid address, a missing certificate file): exit 2. */
+  Settings: 'settings',
+  /** No server answered within the connect timeout, or it went away: exit 3. */
+  Unreachable: 'unreachable',
+  /** The server answered and refused (authentication, permission): exit 1. */
+  Refused: 'refused',
+} as const;
+export type ConnectionProblem = (typeof ConnectionProblem)[keyof typeof ConnectionProblem];
+
+/** Temporal cannot be used with the connection settings given; the message names the address. */
 export class TemporalConnectionError extends Error {
   override readonly name = 'TemporalConnectionError';
+  constructor(
+    message: string,
+    readonly problem: ConnectionProblem = ConnectionProblem.Unreachable,
+  ) {
+    super(message);
+  }
+}
+
+/** No worker polls the run's task queue, so nothing answers (`status`): exit 4. */
+export class NoWorkerError extends Error {
+  override readonly name = 'NoWorkerError';
 }

@@ -1,131 +1,149 @@
+#!/usr/bin/env node
 /**
- * The CLI's top level: parse, validate the config, connect, run the command, and map every
- * ending to an exit code (0 ok, 1 run failed/cancelled or Temporal error, 2 usage/config error).
+ * `arkor-temporal`, the command line: parse (cli/program.ts), then run the command — those that
+ * talk to Temporal in cli/remote.ts — and map every ending to an exit code (cli/exit-codes.ts). `client.ts` (`npm run
+ * client`) calls `runCli`; run directly (the package's `bin`), this module is the program itself.
+ * The local commands (`worker`, `dev`, `server`, `emulator`) load their modules only when run.
  */
-import { isGrpcServiceError, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
-import { parseCliArgs, type Command } from './args.js';
-import { loadRunConfig } from './config.js';
-import { connectService, resolveTaskQueue, type ServiceConnector } from './connect.js';
-import type { CliIo, CommandContext } from './context.js';
-import { ConfigError, TemporalConnectionError, UsageError } from './errors.js';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { ConnectionOverrides } from '../service/connection.js';
+import { parseCommandLine, type CliArgs, type Command } from './program.js';
+import type { ServiceConnector } from './connect.js';
+import type { CliIo } from './context.js';
 import { ExitCode } from './exit-codes.js';
 import { oneLine } from './format.js';
-import { USAGE } from './usage.js';
-import { runCancel } from './commands/cancel.js';
-import { runStart } from './commands/start.js';
-import { runStatus } from './commands/status.js';
-import { runStop } from './commands/stop.js';
-import { runDecide } from './commands/decide.js';
-import { runWatch } from './commands/watch.js';
-import { runList } from './commands/list.js';
-import { runSchedule } from './commands/schedule.js';
-import { InvalidRunFilterError } from '../service/runs.js';
-import { InvalidScheduleError } from '../service/schedules.js';
-import { InvalidTrainingInputError } from '../contract/input.js';
-import type { TrainingRunInput } from '../contract/input.js';
 import { errorMessage } from '../contract/errors.js';
 
 export interface CliDeps {
   io: CliIo;
-  /** Used for TEMPORAL_TASK_QUEUE; the connection itself reads envconfig. Default `process.env`. */
+  /** TEMPORAL_TASK_QUEUE and ARKOR_TEMPORAL_UI_URL; the connection itself reads envconfig. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /** Default: a real Temporal connection through envconfig. */
+  /** Default: a real Temporal connection through envconfig and the connection flags. */
   connect?: ServiceConnector;
 }
 
 /** Runs the CLI on `argv` (without node and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<ExitCode> {
   const { io } = deps;
-  let command: Command;
-  let taskQueue: string | undefined;
-  try {
-    ({ command, taskQueue } = parseCliArgs(argv));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr(`error: ${error.message}\n\n${USAGE}`);
+  const parsed = parseCommandLine(argv, io);
+  if (parsed.kind === 'exit') return parsed.code;
+  const { command } = parsed.args;
+  // Connection flags given before the command reach every command; these do not connect.
+  if (
+    (command.kind === 'schema' || command.kind === 'server' || command.kind === 'emulator') &&
+    (parsed.args.taskQueue !== undefined || Object.keys(parsed.args.connection).length > 0)
+  ) {
+    io.stderr(`error: "${command.kind}" takes no Temporal connection flags (--address, --task-queue, ...)\n`);
     return ExitCode.Usage;
   }
-  if (command.kind === 'help') {
-    io.stdout(USAGE);
-    return ExitCode.Ok;
-  }
-
-  let input: TrainingRunInput | undefined;
-  if (command.kind === 'start' || command.kind === 'schedule-create' || command.kind === 'schedule-update') {
-    try {
-      input = await loadRunConfig(command.configPath);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      io.stderr(`error: ${error.message}${error.issues.map((issue) => `\n  - ${issue}`).join('')}\n`);
-      return ExitCode.Usage;
+  switch (command.kind) {
+    case 'schema': {
+      const { trainingRunJsonSchemaText } = await import('./schema.js');
+      io.stdout(trainingRunJsonSchemaText());
+      return ExitCode.Ok;
+    }
+    case 'worker':
+    case 'dev':
+    case 'server':
+    case 'emulator':
+      return runLocal(command, parsed.args, io);
+    default: {
+      // The Temporal client and the commands load only now: help and usage errors come at once.
+      const { runRemote } = await import('./remote.js');
+      return runRemote(command, parsed.args, deps);
     }
   }
+}
 
-  let connected;
-  try {
-    connected = await (deps.connect ?? connectService)(resolveTaskQueue(taskQueue, deps.env ?? process.env));
-  } catch (error) {
-    io.stderr(`error: ${describeError(error)}\n`);
-    return ExitCode.Failure;
-  }
-  const ctx: CommandContext = {
-    service: connected.service,
-    io,
-    ...(connected.schedules ? { schedules: connected.schedules } : {}),
-    ...(connected.listRuns ? { listRuns: connected.listRuns } : {}),
-  };
+/**
+ * The commands that run a process of their own; they return only when it is done (most exit the
+ * process themselves). A failure to start is one line on stderr, exit 1.
+ */
+async function runLocal(
+  command: Extract<Command, { kind: 'worker' | 'dev' | 'server' | 'emulator' }>,
+  args: CliArgs,
+  io: CliIo,
+): Promise<ExitCode> {
+  const connection: ConnectionOverrides = args.connection;
+  const taskQueue = args.taskQueue === undefined ? {} : { taskQueue: args.taskQueue };
   try {
     switch (command.kind) {
-      case 'start':
-        // Loaded above for every start; the check narrows the type.
-        if (input === undefined) throw new Error('config not loaded');
-        return await runStart(ctx, input, command);
-      case 'status':
-        return await runStatus(ctx, command.workflowId, command.json);
-      case 'watch':
-        return await runWatch(ctx, command.workflowId);
-      case 'stop':
-        return await runStop(ctx, command.workflowId, command.reason);
-      case 'cancel':
-        return await runCancel(ctx, command.workflowId);
-      case 'approve':
-      case 'reject':
-        return await runDecide(ctx, command.workflowId, {
-          approved: command.kind === 'approve',
-          ...(command.by ? { by: command.by } : {}),
-          ...(command.reason ? { reason: command.reason } : {}),
+      case 'worker': {
+        const { runWorkerProcess } = await import('../worker/process.js');
+        await runWorkerProcess({
+          connection,
+          ...taskQueue,
+          ...(command.callbacks ? { callbacksModule: command.callbacks } : {}),
+          ...(command.scorers ? { scorersModule: command.scorers } : {}),
+          ...(command.preconditions ? { preconditionsModule: command.preconditions } : {}),
         });
-      case 'list':
-        return await runList(ctx, command);
-      default:
-        return await runSchedule(ctx, command, input);
+        return ExitCode.Ok;
+      }
+      case 'dev': {
+        const { runDev } = await import('../scripts/dev.js');
+        return await runDev({
+          connection,
+          ...taskQueue,
+          ...(command.configPath ? { configPath: command.configPath } : {}),
+        });
+      }
+      case 'server': {
+        const { runDevServer } = await import('../scripts/dev-server.js');
+        return await runDevServer(command);
+      }
+      case 'emulator': {
+        const { emulatorOptions, runEmulator, UsageError: EmulatorUsageError } = await import('../emulator/main.js');
+        let options;
+        try {
+          options = emulatorOptions(command.flags);
+        } catch (error) {
+          if (!(error instanceof EmulatorUsageError)) throw error;
+          io.stderr(`error: ${error.message}\n`);
+          return ExitCode.Usage;
+        }
+        await runEmulator(options);
+        // It serves until a signal, on which it closes and exits the process itself.
+        return await new Promise<never>(() => undefined);
+      }
     }
   } catch (error) {
-    io.stderr(`error: ${describeError(error)}\n`);
-    // Values the server-side validation rejects are the caller's mistake, as a bad flag is.
-    if (
-      error instanceof InvalidScheduleError ||
-      error instanceof InvalidRunFilterError ||
-      error instanceof InvalidTrainingInputError
-    )
-      return ExitCode.Usage;
+    io.stderr(`error: ${oneLine(errorMessage(error))}\n`);
     return ExitCode.Failure;
-  } finally {
-    await connected.close().catch(() => undefined);
   }
 }
 
-/** gRPC status code UNAVAILABLE. */
-const GRPC_UNAVAILABLE = 14;
-
-/** One line for any failure, naming TEMPORAL_ADDRESS when the server could not be reached. */
-export function describeError(error: unknown): string {
-  if (error instanceof TemporalConnectionError) return error.message;
-  if (error instanceof WorkflowNotFoundError) return `no run with workflow id ${error.workflowId}`;
-  if (error instanceof ScheduleNotFoundError) return `no schedule with id ${error.scheduleId}`;
-  const text = oneLine(errorMessage(error));
-  // The server went away after the connection was made.
-  if (isGrpcServiceError(error) && Number(error.code) === GRPC_UNAVAILABLE)
-    return `Temporal is unavailable (check TEMPORAL_ADDRESS): ${text}`;
-  return text;
+/** The process's own streams. */
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    stdoutIsTty: process.stdout.isTTY === true,
+    stderrIsTty: process.stderr.isTTY === true,
+    ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
+  };
 }
+
+/** Whether this module is the program (`node cli/main.js`, or the package's bin symlink to it). */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The program: runs the CLI on the process's arguments and exits with its code once stdout and
+ * stderr are flushed, so that nothing a command leaves behind (a gRPC reconnect timer after a
+ * refused connection) keeps the process up.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const code = await runCli(argv, { io: processIo() });
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+if (invokedDirectly()) await main();

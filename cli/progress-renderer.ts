@@ -1,8 +1,9 @@
 /**
  * Draws `watch` progress: redrawn in place on a terminal, one line per change otherwise (CI logs
- * must not fill with carriage returns). New checkpoints get a line of their own either way.
+ * must not fill with carriage returns), or one JSON object per line for `watch --json`. New
+ * checkpoints get a line of their own either way.
  */
-import type { RunStatus } from '../contract/status.js';
+import type { CheckpointInfo, RunStatus } from '../contract/status.js';
 import { formatProgressLine } from './progress.js';
 import { StepRateEstimator } from './step-rate.js';
 import { formatCheckpoint } from './status-view.js';
@@ -30,6 +31,32 @@ export function createProgressRenderer(write: TextSink, options: RendererOptions
   return options.tty ? new TtyRenderer(write, options.columns) : new LineRenderer(write);
 }
 
+/** `watch --json`: one JSON object per line (see `WatchJsonLine`) instead of text. */
+export function createJsonLinesRenderer(write: TextSink, clock: () => Date = () => new Date()): ProgressRenderer {
+  return new JsonLinesRenderer(write, clock);
+}
+
+/**
+ * A line of `watch --json` (docs/cli.md): a `progress` line whenever the phase, the step or a loss
+ * changes, a `checkpoint` line per new checkpoint, and a last `outcome` line (see `followRun`).
+ * Losses that are not finite numbers are `null`.
+ */
+export type WatchJsonLine =
+  | {
+      type: 'progress';
+      workflowId: string;
+      time: string;
+      phase: RunStatus['phase'];
+      step: number;
+      maxSteps: number | null;
+      loss: number | null;
+      evalLoss: number | null;
+      bestLoss: RunStatus['bestLoss'];
+      etaSeconds: number | null;
+    }
+  | { type: 'checkpoint'; workflowId: string; time: string; step: number; artifactCount: number; score: number | null }
+  | { type: 'outcome'; workflowId: string; time: string; outcome: string; result: unknown };
+
 /** Tracks what both renderers need: the step rate and which checkpoints were already shown. */
 abstract class BaseRenderer implements ProgressRenderer {
   private readonly rate = new StepRateEstimator();
@@ -47,13 +74,18 @@ abstract class BaseRenderer implements ProgressRenderer {
       (checkpoint) => !this.shownCheckpoints.has(checkpoint.step) && settled(checkpoint),
     );
     for (const checkpoint of fresh) this.shownCheckpoints.add(checkpoint.step);
-    const line = formatProgressLine({ ...status, etaSeconds: this.eta(status) });
+    this.show(status, fresh, this.eta(status));
+    this.primed = true;
+  }
+
+  /** Shows the snapshot with its newly settled checkpoints; text by default. */
+  protected show(status: RunStatus, fresh: CheckpointInfo[], etaSeconds: number | undefined): void {
+    const line = formatProgressLine({ ...status, etaSeconds });
     this.draw(
       fresh.map((checkpoint) => `checkpoint saved: ${formatCheckpoint(checkpoint)}`),
       line,
       changeKey(status),
     );
-    this.primed = true;
   }
 
   private eta(status: RunStatus): number | undefined {
@@ -102,6 +134,60 @@ class LineRenderer extends BaseRenderer {
   finish(): void {
     // Every line already ended with a newline.
   }
+}
+
+class JsonLinesRenderer extends BaseRenderer {
+  private lastKey: string | undefined;
+
+  constructor(
+    write: TextSink,
+    private readonly clock: () => Date,
+  ) {
+    super(write);
+  }
+
+  protected override show(status: RunStatus, fresh: CheckpointInfo[], etaSeconds: number | undefined): void {
+    const base = { workflowId: status.workflowId, time: this.clock().toISOString() };
+    for (const checkpoint of fresh) {
+      this.line({
+        type: 'checkpoint',
+        ...base,
+        step: checkpoint.step,
+        artifactCount: checkpoint.artifactCount,
+        score: checkpoint.score ?? null,
+      });
+    }
+    const key = changeKey(status);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.line({
+      type: 'progress',
+      ...base,
+      phase: status.phase,
+      step: status.step,
+      maxSteps: status.maxSteps ?? null,
+      loss: finiteOrNull(status.latestLoss),
+      evalLoss: finiteOrNull(status.latestEvalLoss),
+      bestLoss: status.bestLoss,
+      etaSeconds: etaSeconds === undefined ? null : Math.round(etaSeconds * 10) / 10,
+    });
+  }
+
+  private line(value: WatchJsonLine): void {
+    this.write(`${JSON.stringify(value)}\n`);
+  }
+
+  protected draw(): void {
+    // show() writes JSON instead.
+  }
+
+  finish(): void {
+    // Every line already ended with a newline.
+  }
+}
+
+function finiteOrNull(value: number | null | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 /** What counts as a change worth a new log line: the phase, the step or the loss. */

@@ -12,8 +12,8 @@ export function formatCheckpoint(checkpoint: CheckpointInfo): string {
   return `step ${checkpoint.step} (${artifacts})${checkpoint.score === undefined ? '' : `, score ${checkpoint.score.toFixed(3)}`}`;
 }
 
-/** A labelled, multi-line view of a run's status (ends with a newline). */
-export function formatStatus(status: RunStatus): string {
+/** A labelled, multi-line view of a run's status (ends with a newline), with its Web UI link when given. */
+export function formatStatus(status: RunStatus, links: { webUi?: string | undefined } = {}): string {
   const rows: Array<[string, string]> = [
     ['workflow', `${status.workflowId}${status.runNumber > 1 ? ` (run ${status.runNumber})` : ''}`],
     ['name', `${status.name} (${status.model})`],
@@ -64,6 +64,7 @@ export function formatStatus(status: RunStatus): string {
         .join(', '),
     ]);
   }
+  if (links.webUi) rows.push(['web ui', links.webUi]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
 }

@@ -19,6 +19,23 @@ export interface WatchOptions {
   intervalMs?: number;
   /** Where a status query that fails (and is retried) is reported, once per distinct message. */
   diagnostics?: TextSink;
+  /**
+   * Asked before the first status query and after each failed one: a message when no worker polls
+   * the run's task queue (no query is sent then; the watch waits for a worker). See worker-check.ts.
+   */
+  missingWorker?: () => Promise<string | undefined>;
+  /** A deadline for each status query (default: the server's, about 30 s). */
+  statusTimeoutMs?: number;
+}
+
+/** The worker check's message; a check that cannot be made (other than for a missing run) says nothing. */
+async function askMissingWorker(options: WatchOptions): Promise<string | undefined> {
+  try {
+    return await options.missingWorker?.();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw error;
+    return undefined;
+  }
 }
 
 export async function watchRun(
@@ -36,18 +53,29 @@ export async function watchRun(
     () => void (ended = true),
   );
   let lastProblem: string | undefined;
+  const report = (problem: string): void => {
+    if (problem !== lastProblem) options.diagnostics?.(problem);
+    lastProblem = problem;
+  };
+  let checkWorker = options.missingWorker !== undefined;
+  const queryOptions = options.statusTimeoutMs === undefined ? {} : { timeoutMs: options.statusTimeoutMs };
   try {
     while (!ended) {
-      try {
-        renderer.update(await service.status(workflowId), performance.now());
-        lastProblem = undefined;
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) throw error;
-        // A query can fail while no worker is polling or before the first workflow task:
-        // report it once and keep waiting, the run itself may be fine.
-        const problem = `status query failed, retrying: ${oneLine(errorMessage(error))}\n`;
-        if (problem !== lastProblem) options.diagnostics?.(problem);
-        lastProblem = problem;
+      const missing = checkWorker ? await askMissingWorker(options) : undefined;
+      if (missing !== undefined) {
+        report(`${missing}; waiting for one (the run goes on once a worker polls)\n`);
+      } else {
+        checkWorker = false;
+        try {
+          renderer.update(await service.status(workflowId, queryOptions), performance.now());
+          lastProblem = undefined;
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) throw error;
+          // A query can fail while no worker is polling or before the first workflow task:
+          // report it once and keep waiting, the run itself may be fine.
+          report(`status query failed, retrying: ${oneLine(errorMessage(error))}\n`);
+          checkWorker = options.missingWorker !== undefined;
+        }
       }
       if (ended) break;
       const timer = new AbortController();

@@ -17,8 +17,7 @@ export async function importModuleExports(
   makeError: (message: string) => Error,
 ): Promise<Array<[string, unknown]>> {
   try {
-    const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
-    return Object.entries(loaded);
+    return Object.entries(await importUserModule(modulePath));
   } catch (error) {
     throw makeError(`Cannot load the ${what} module ${modulePath}: ${errorMessage(error)}`);
   }
@@ -30,4 +29,33 @@ export interface EntryDescriptions {
   entry: (name: string) => string;
   /** The message when there is nothing at all. */
   empty: string;
+}
+
+/** Thrown when a TypeScript module cannot be loaded because tsx is not installed. */
+export class TypeScriptLoaderMissingError extends Error {
+  override readonly name = 'TypeScriptLoaderMissingError';
+}
+
+/**
+ * Imports the user's module at `modulePath` (relative to the working directory). A TypeScript
+ * module also loads when this code runs as compiled JavaScript (the installed package): Node
+ * cannot import `.ts` by itself, so such a module goes through tsx's API, an optional peer
+ * dependency.
+ */
+export async function importUserModule(modulePath: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(resolve(modulePath)).href;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+  }
+  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+  try {
+    ({ tsImport } = await import('tsx/esm/api'));
+  } catch (error) {
+    throw new TypeScriptLoaderMissingError(
+      `${modulePath} is TypeScript: install tsx (npm install tsx) or compile it to .js (${errorMessage(error)})`,
+    );
+  }
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
 }

@@ -32,5 +32,5 @@ const bundle = (await import(join(dist, 'worker', 'bundle.js'))) as typeof Bundl
 await writeFile(join(dist, bundle.PREBUILT_BUNDLE_FILE), await bundle.buildWorkflowBundle());
 done();
 
-await chmod(join(dist, 'cli', 'bin.js'), 0o755).catch(() => undefined);
+await chmod(join(dist, 'cli', 'main.js'), 0o755).catch(() => undefined);
 console.log(`built ${dist}`);

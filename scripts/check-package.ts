@@ -67,7 +67,7 @@ try {
   if (stray.length > 0) throw new Error(`the tarball holds files it must not: ${stray.join(', ')}`);
   for (const needed of [
     'dist/workflow-bundle.js',
-    'dist/cli/bin.js',
+    'dist/cli/main.js',
     'dist/service/index.d.ts',
     'schema/training-run.schema.json',
   ]) {

@@ -1,9 +1,10 @@
 /**
- * Starts the Temporal dev server for local use: `npm run temporal:dev`. The database persists in
- * `.data/temporal.db` (ignored by git), the Web UI listens on http://127.0.0.1:8233, and our
- * search attributes are registered. Ctrl-C stops it.
+ * Starts the Temporal dev server for local use: `npm run temporal:dev`, `arkor-temporal server`.
+ * The database persists in `.data/temporal.db` (ignored by git), the Web UI listens on
+ * http://127.0.0.1:8233, and our search attributes are registered. Ctrl-C stops it.
  *
- * Ports: TEMPORAL_DEV_PORT (default 7233) and TEMPORAL_DEV_UI_PORT (default 8233).
+ * Ports: TEMPORAL_DEV_PORT (default 7233) and TEMPORAL_DEV_UI_PORT (default 8233), or the
+ * `server` command's `--port` and `--ui-port`.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -42,22 +43,33 @@ export function devServerArgs(options: { port: number; uiPort: number; dbFile: s
   ];
 }
 
-async function main(): Promise<void> {
+export interface DevServerOptions {
+  /** gRPC port; default TEMPORAL_DEV_PORT, else 7233. */
+  port?: number;
+  /** Web UI port; default TEMPORAL_DEV_UI_PORT, else 8233. */
+  uiPort?: number;
+  /** Default `.data/temporal.db` in the repository. */
+  dbFilename?: string;
+}
+
+/**
+ * Runs the dev server until it exits (Ctrl-C stops it), then exits the process with its code.
+ * Rejects when the Temporal CLI cannot be found or built.
+ */
+export async function runDevServer(options: DevServerOptions = {}): Promise<never> {
   const binary = await ensureTemporalCli();
-  const dataDir = join(root, '.data');
-  mkdirSync(dataDir, { recursive: true });
-  const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
-  const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
-  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile: join(dataDir, 'temporal.db') }), {
-    stdio: 'inherit',
-  });
-  console.log(`Temporal dev server on 127.0.0.1:${port}, Web UI http://127.0.0.1:${uiPort}, data in .data/temporal.db`);
+  const dbFile = options.dbFilename ?? join(root, '.data', 'temporal.db');
+  mkdirSync(dirname(resolve(dbFile)), { recursive: true });
+  const port = options.port ?? Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
+  const uiPort = options.uiPort ?? Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
+  const child = spawn(binary, devServerArgs({ port, uiPort, dbFile }), { stdio: 'inherit' });
+  console.log(`Temporal dev server on 127.0.0.1:${port}, Web UI http://127.0.0.1:${uiPort}, data in ${dbFile}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code) => process.exit(code ?? 0));
+  return new Promise<never>(() => child.on('exit', (code) => process.exit(code ?? 0)));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
+  runDevServer().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   });

@@ -1,5 +1,6 @@
 /**
- * `npm run dev [-- <config.json>]`: one command for a whole training run on a fresh machine.
+ * `npm run dev [-- <config>]` and `arkor-temporal dev [config]`: one command for a whole training
+ * run on a fresh machine.
  *
  * Starts what is not already running — the Temporal dev server (persistent database in .data/,
  * Web UI), the Arkor emulator (unless ARKOR_CLOUD_API_URL points at a real cloud-api), a worker —
@@ -10,16 +11,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ArkorClient, resolveArkorConnection, type ArkorConnection } from '../arkor/index.js';
 import { fileKeyStore } from '../activities/key-store.js';
 import { loadRunConfig } from '../cli/config.js';
+import { ConfigError } from '../cli/errors.js';
 import { createProgressRenderer } from '../cli/progress-renderer.js';
 import { formatOutcome } from '../cli/outcome-view.js';
 import { watchRun } from '../cli/watch-run.js';
 import { startEmulator } from '../emulator/index.js';
-import { loadTemporalSettings, TrainingService, type TemporalSettings } from '../service/index.js';
+import {
+  loadTemporalSettings,
+  TrainingService,
+  type ConnectionOverrides,
+  type TemporalSettings,
+} from '../service/index.js';
 import { connectWorker } from '../worker/connection.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadWorkerSettings } from '../worker/config.js';
@@ -70,22 +77,25 @@ function stopChild(child: ChildProcess): Cleanup {
     });
 }
 
-/** The running Temporal server, or a dev server started for this session. */
+/**
+ * The running Temporal server, or a dev server started for this session. `explicitAddress`:
+ * TEMPORAL_ADDRESS or `--address` named the server, so none is started.
+ */
 async function temporalServer(
   configured: TemporalSettings,
+  explicitAddress: string | undefined,
 ): Promise<{ client: Client; uiUrl: string; settings: TemporalSettings }> {
   const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
   const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
   // Without TEMPORAL_ADDRESS (or a profile naming one) the server is the local dev server.
-  const address = process.env.TEMPORAL_ADDRESS ? configured.address : `127.0.0.1:${port}`;
+  const address = explicitAddress ? configured.address : `127.0.0.1:${port}`;
   const settings = { ...configured, address, connectionOptions: { ...configured.connectionOptions, address } };
   const running = await tryConnect(settings, 500);
   if (running) {
     say(`Temporal: using the server at ${settings.address}`);
     return { client: running, uiUrl: `http://127.0.0.1:${uiPort}`, settings };
   }
-  if (process.env.TEMPORAL_ADDRESS)
-    throw new Error(`Cannot reach the Temporal server at TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}.`);
+  if (explicitAddress) throw new Error(`Cannot reach the Temporal server at ${explicitAddress}.`);
   const binary = await ensureTemporalCli();
   const data = dataDir();
   mkdirSync(data, { recursive: true });
@@ -120,14 +130,26 @@ async function arkorBackend(): Promise<ArkorConnection> {
   };
 }
 
-async function main(): Promise<number> {
+export interface DevOptions {
+  /** The run config (JSON or a .ts/.js module); default examples/train.json. */
+  configPath?: string;
+  /** Connection flags over envconfig; `address` (like TEMPORAL_ADDRESS) means: start no server. */
+  connection?: ConnectionOverrides;
+  /** Over TEMPORAL_TASK_QUEUE; default `arkor-dev`. */
+  taskQueue?: string;
+}
+
+async function main(options: DevOptions): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const configPath = process.argv[2] ?? join(root, 'examples', 'train.json');
+  const configPath = options.configPath ?? join(root, 'examples', 'train.json');
   const input = await loadRunConfig(configPath);
   // The worker's own settings (so a config that runs under `npm run worker` runs here too), with
   // a shorter log batch delay by default so that the progress bar moves smoothly.
   const workerSettings = loadWorkerSettings({ ARKOR_LOG_BATCH_MAX_DELAY_MS: '250', ...process.env });
-  const { client, uiUrl, settings } = await temporalServer(loadTemporalSettings());
+  const { client, uiUrl, settings } = await temporalServer(
+    loadTemporalSettings(options.connection),
+    options.connection?.address ?? process.env.TEMPORAL_ADDRESS,
+  );
   const added = await ensureSearchAttributes(client, settings.namespace);
   if (added.length > 0) say(`Temporal: registered search attributes ${added.join(', ')}`);
 
@@ -137,7 +159,7 @@ async function main(): Promise<number> {
     // Dev keeps deployment keys beside the dev server's data unless told otherwise.
     { keyStore: fileKeyStore(process.env.ARKOR_KEY_STORE_DIR ?? join(dataDir(), 'keys')) },
   );
-  const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? 'arkor-dev';
+  const taskQueue = options.taskQueue ?? process.env.TEMPORAL_TASK_QUEUE ?? 'arkor-dev';
   const connection = await connectWorker(settings);
   const workers = await createTrainingWorkers({
     connection,
@@ -181,20 +203,27 @@ async function main(): Promise<number> {
 /** Set once the run has ended: Ctrl-C after that is the normal way out. */
 let exitCode: number | undefined;
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say('Stopping...');
-    void shutdown().then(() => process.exit(exitCode ?? 130));
-  });
+/**
+ * Runs `dev` to its end and exits the process: 0 when the run completed (with CI=true), 1 when it
+ * did not or something failed to start, 130 on Ctrl-C before the run ended.
+ */
+export async function runDev(options: DevOptions = {}): Promise<never> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say('Stopping...');
+      void shutdown().then(() => process.exit(exitCode ?? 130));
+    });
+  }
+  let code: number;
+  try {
+    code = await main(options);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    if (error instanceof ConfigError) for (const issue of error.issues) console.error(`  - ${issue}`);
+    code = 1;
+  }
+  await shutdown();
+  process.exit(code);
 }
 
-main()
-  .then(async (code) => {
-    await shutdown();
-    process.exit(code);
-  })
-  .catch(async (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    await shutdown();
-    process.exit(1);
-  });
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) void runDev({ configPath: process.argv[2] });

@@ -1,11 +1,12 @@
 /**
- * Locates the Temporal CLI (which embeds the dev server), building it once per machine from the Go
- * module proxy at a pinned version. The binary lives in a cache outside the repository so that a
- * fresh clone reuses it and nothing built is ever committed.
+ * Locates the Temporal CLI (which embeds the dev server): `TEMPORAL_CLI_PATH`, our cached build, a
+ * `temporal` on PATH, or else a build, once per machine, from the Go module proxy at a pinned
+ * version. The build lives in a cache outside the repository so that a fresh clone reuses it and
+ * nothing built is ever committed.
  *
  * Run directly (`npm run temporal:install`) it prints the path of the binary.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -37,9 +38,37 @@ function findGo(env: NodeJS.ProcessEnv): string | undefined {
   return candidates.find((path) => existsSync(path));
 }
 
+/** A `temporal` binary found on PATH that runs, with what its `--version` printed. */
+export interface TemporalOnPath {
+  path: string;
+  version: string;
+}
+
+/**
+ * The first `temporal` on PATH that runs (`temporal --version` exits 0), or undefined. One that is
+ * there but does not run is reported on stderr and skipped.
+ */
+export function temporalCliOnPath(env: NodeJS.ProcessEnv = process.env): TemporalOnPath | undefined {
+  const candidates = (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, process.platform === 'win32' ? 'temporal.exe' : 'temporal'));
+  for (const path of new Set(candidates)) {
+    if (!existsSync(path)) continue;
+    const run = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 15_000, env });
+    const version = `${run.stdout ?? ''}`.trim().split('\n')[0] ?? '';
+    if (run.status === 0 && version !== '') return { path, version };
+    process.stderr.write(
+      `Ignoring ${path}: \`${path} --version\` failed (${run.error?.message ?? run.signal ?? `exit ${run.status}`}).\n`,
+    );
+  }
+  return undefined;
+}
+
 /**
  * The path of a usable `temporal` binary: `TEMPORAL_CLI_PATH` when set, else the cached build,
- * else a fresh build (about five minutes on two cores the first time; progress goes to stderr).
+ * else a `temporal` on PATH that runs (its version is reported on stderr), else a fresh build
+ * (about five minutes on two cores the first time; progress goes to stderr).
  */
 export async function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const explicit = env.TEMPORAL_CLI_PATH;
@@ -53,11 +82,20 @@ export async function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env): P
   const binary = join(dir, 'temporal');
   if (existsSync(binary)) return binary;
 
+  const onPath = temporalCliOnPath(env);
+  if (onPath) {
+    process.stderr.write(
+      `Using the Temporal CLI on PATH: ${onPath.path} (${onPath.version}; this project pins ${TEMPORAL_CLI_VERSION}).\n`,
+    );
+    return onPath.path;
+  }
+
   const go = findGo(env);
   if (!go) {
     throw new TemporalCliUnavailableError(
       `The Temporal CLI ${TEMPORAL_CLI_VERSION} is not installed and Go is not available to build it.\n` +
-        `Install Go 1.23 or newer (https://go.dev/doc/install) and run \`npm run temporal:install\`, ` +
+        `Install the Temporal CLI (https://docs.temporal.io/cli#install) so that \`temporal\` is on PATH, ` +
+        `install Go 1.23 or newer (https://go.dev/doc/install) and run \`npm run temporal:install\`, ` +
         `or point TEMPORAL_CLI_PATH at an existing \`temporal\` binary.`,
     );
   }

@@ -9,7 +9,9 @@ export {
   type TrainingRunHandle,
   type TrainingServiceOptions,
 } from './training-service.js';
-export { connectClient, loadTemporalSettings, type TemporalSettings } from './connection.js';
+export { connectClient, loadTemporalSettings, type ConnectionOverrides, type TemporalSettings } from './connection.js';
+export { defineTrainingRun } from './define-training-run.js';
+export { recentPollers, workflowPollers, type PollerInfo } from './workers.js';
 export {
   InvalidTrainingInputError,
   parseTrainingRunInput,

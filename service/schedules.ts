@@ -21,21 +21,11 @@ import { ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
 import { RunPhase } from '../contract/status.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import { type TrainingRunWorkflow, WorkflowType } from '../contract/workflows.js';
+import { OVERLAP_POLICIES, OverlapPolicy } from './overlap-policy.js';
 
 export { ScheduleNotFoundError };
 
-/** What a schedule does when a run is due while the previous one is still going. */
-export const OverlapPolicy = {
-  Skip: 'skip',
-  BufferOne: 'buffer-one',
-  BufferAll: 'buffer-all',
-  CancelOther: 'cancel-other',
-  TerminateOther: 'terminate-other',
-  AllowAll: 'allow-all',
-} as const;
-export type OverlapPolicy = (typeof OverlapPolicy)[keyof typeof OverlapPolicy];
-
-export const OVERLAP_POLICIES: readonly OverlapPolicy[] = Object.values(OverlapPolicy);
+export { OVERLAP_POLICIES, OverlapPolicy };
 
 const TEMPORAL_OVERLAP = {
   skip: 'SKIP',

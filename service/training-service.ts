@@ -89,9 +89,15 @@ export class TrainingService {
     return this.client.workflow.getHandle<TrainingRunWorkflow>(workflowId);
   }
 
-  /** The live status, from the workflow's state (no backend call). */
-  status(workflowId: string): Promise<RunStatus> {
-    return this.handle(workflowId).query(statusQuery);
+  /**
+   * The live status, from the workflow's state (no backend call). A worker of the run's task queue
+   * answers the query: with none polling it, the call fails only at `timeoutMs` (default: the
+   * server's own query timeout, about 30 s).
+   */
+  status(workflowId: string, options: { timeoutMs?: number } = {}): Promise<RunStatus> {
+    const query = () => this.handle(workflowId).query(statusQuery);
+    if (options.timeoutMs === undefined) return query();
+    return this.client.withDeadline(Date.now() + options.timeoutMs, query);
   }
 
   /**

@@ -134,7 +134,10 @@ describe('schedule and list commands', () => {
       'sometimes',
     ]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^error: --overlap must be one of skip, buffer-one/);
+    assert.match(
+      bad.stderr,
+      /^error: option '--overlap <policy>' argument 'sometimes' is invalid\. Allowed choices are skip, buffer-one,/,
+    );
     const list = await runClient(h, ['list', '--limit', 'many']);
     assert.equal(list.code, 2);
     assert.match(list.stderr, /--limit must be a whole number/);

@@ -1,17 +1,21 @@
 /**
  * The CLI as users and scripts run it: `client.ts` in a child process against a real dev server,
- * the emulator and a real worker.
+ * the emulator and a real worker. What it says when the server or a worker is missing:
+ * cli-connection.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { RunResult } from '../contract/result.js';
 import type { RunStatus } from '../contract/status.js';
 import { eventually, runClient, startHarness, trainingInput, type Harness } from './support/harness.js';
+import type { WatchJsonLine } from '../cli/progress-renderer.js';
 
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const configDir = mkdtempSync(join(tmpdir(), 'arkor-cli-'));
 
 function writeConfig(name: string, value: unknown): string {
@@ -46,11 +50,21 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     assert.equal(result.status.step, 30);
     assert.match(first.stderr, /^started run cli-once$/m);
 
-    const again = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-once']);
+    const again = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-once'], {
+      ARKOR_TEMPORAL_UI_URL: 'https://temporal.example.com/',
+    });
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stdout, 'attached to existing run cli-once (no new run started)\n');
+    assert.equal(
+      again.stdout,
+      'attached to existing run cli-once (no new run started)\n' +
+        `Temporal Web UI: https://temporal.example.com/namespaces/${h.temporal.namespace}/workflows/cli-once\n`,
+    );
     const againJson = await runClient(h, ['start', '--config', config, '--workflow-id', 'cli-once', '--json']);
-    assert.deepEqual(JSON.parse(againJson.stdout), { workflowId: 'cli-once', attached: true });
+    assert.deepEqual(JSON.parse(againJson.stdout), {
+      workflowId: 'cli-once',
+      attached: true,
+      webUrl: `http://localhost:8233/namespaces/${h.temporal.namespace}/workflows/cli-once`,
+    });
     assert.equal(h.emulator.stats().jobs.length, 1);
   });
 
@@ -67,6 +81,25 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     assert.match(text.stdout, /^phase +completed$/m);
     assert.match(text.stdout, /^step +30\/30$/m);
     assert.match(text.stdout, new RegExp(`^job +${status.jobId}$`, 'm'));
+    assert.match(
+      text.stdout,
+      new RegExp(`^web ui +http://localhost:8233/namespaces/${h.temporal.namespace}/workflows/cli-once$`, 'm'),
+    );
+  });
+
+  it('start --config train.ts runs a TypeScript config whose default export is defineTrainingRun({...})', async () => {
+    const file = join(configDir, 'train.ts');
+    writeFileSync(
+      file,
+      `import { defineTrainingRun } from ${JSON.stringify(join(root, 'service/define-training-run.js'))};\n` +
+        `export default defineTrainingRun(${JSON.stringify(trainingInput({ trainer: { name: 'cli-ts', maxSteps: 12 } }))});\n`,
+    );
+    const run = await runClient(h, ['start', '--config', file, '--workflow-id', 'cli-ts', '--wait', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as RunResult;
+    assert.equal(result.outcome, 'completed');
+    assert.equal(result.status.name, 'cli-ts');
+    assert.equal(result.status.step, 12);
   });
 
   it('rejects an invalid config with exit 2, naming each field, and starts nothing', async () => {
@@ -86,8 +119,11 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
   });
 
   it('stop --reason ends a running run stopped and cancels the backend job', async () => {
-    const started = await runClient(h, ['start', '--config', longRun('cli-stop'), '--workflow-id', 'cli-stop']);
+    const started = await runClient(h, ['start', '--config', longRun('cli-stop'), '--workflow-id', 'cli-stop'], {
+      ARKOR_TEMPORAL_UI_URL: '',
+    });
     assert.equal(started.stdout, 'started run cli-stop\n');
+    assert.equal(started.stderr, '', 'a worker polls: no warning');
     await eventually(
       async () => ((await h.service.status('cli-stop')).step > 5 ? true : undefined),
       20_000,
@@ -175,6 +211,47 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     );
   });
 
+  it('watch --json prints one JSON object per change, checkpoints, and the outcome last', async () => {
+    await h.service.start(
+      trainingInput({
+        trainer: { name: 'cli-watch-json', maxSteps: 600, loggingSteps: 1, evalSteps: 100, saveSteps: 200 },
+      }),
+      { workflowId: 'cli-watch-json' },
+    );
+    const run = await runClient(h, ['watch', 'cli-watch-json', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as WatchJsonLine);
+    const progress = lines.filter((line) => line.type === 'progress');
+    assert.ok(progress.length >= 2, run.stdout);
+    assert.equal(
+      new Set(progress.map((line) => `${line.phase}|${line.step}|${line.loss}|${line.evalLoss}`)).size,
+      progress.length,
+    );
+    for (const line of lines) {
+      assert.equal(line.workflowId, 'cli-watch-json');
+      assert.ok(!Number.isNaN(Date.parse(line.time)));
+    }
+    assert.deepEqual(
+      lines.filter((line) => line.type === 'checkpoint').map((line) => [line.step, line.artifactCount > 0]),
+      [
+        [200, true],
+        [400, true],
+        [600, true],
+      ],
+    );
+    const finalProgress = progress.at(-1);
+    assert.equal(finalProgress?.phase, 'completed');
+    assert.equal(finalProgress?.step, 600);
+    assert.equal(finalProgress?.etaSeconds, null);
+    const last = lines.at(-1);
+    assert.ok(last?.type === 'outcome');
+    assert.equal(last.outcome, 'completed');
+    assert.equal((last.result as RunResult).status.step, 600);
+  });
+
   it('start --watch follows the run it started from the first step', async () => {
     const config = writeConfig(
       'watched',
@@ -188,11 +265,11 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     assert.match(lines.at(-1)!, /^run cli-start-watch completed /);
   });
 
-  it('names TEMPORAL_ADDRESS in one line when Temporal cannot be reached', async () => {
+  it('names the address in one line when the connection settings cannot be used; an unknown run is exit 1', async () => {
     const run = await runClient(h, ['status', 'anything'], { TEMPORAL_ADDRESS: 'not a host::' });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /^error: cannot connect to Temporal at not a host:: .*TEMPORAL_ADDRESS.*\n$/);
+    assert.match(run.stderr, /^error: cannot connect to Temporal at not a host:: .*Invalid address.*\n$/);
     assert.equal(run.stderr.split('\n').length, 2);
 
     const unknown = await runClient(h, ['status', 'no-such-run']);

@@ -5,22 +5,45 @@
  * repeatedly (worker/shutdown.ts): streams move to other workers at once, running activities get
  * ARKOR_SHUTDOWN_GRACE_MS, and the process exits.
  */
+import { loadTemporalSettings, type ConnectionOverrides } from '../service/connection.js';
 import { loadWorkerSettings } from './config.js';
-import { createWorker, type CreateWorkerOptions } from './index.js';
+import { createWorker } from './index.js';
 import { installWorkerRuntime } from './runtime.js';
 import { handleShutdownRequests } from './shutdown.js';
 
-export type WorkerProcessOptions = Pick<CreateWorkerOptions, 'env'>;
+/** What the command line sets over the environment (each undefined one: as the environment says). */
+export interface WorkerProcessOptions {
+  /** Over envconfig (`--address`, `--namespace`, `--tls-*`…). */
+  connection?: ConnectionOverrides;
+  /** Over TEMPORAL_TASK_QUEUE. */
+  taskQueue?: string;
+  /** Over ARKOR_CALLBACKS_MODULE. */
+  callbacksModule?: string;
+  /** Over ARKOR_SCORERS_MODULE. */
+  scorersModule?: string;
+  /** Over ARKOR_PRECONDITIONS_MODULE. */
+  preconditionsModule?: string;
+}
 
+/**
+ * Runs the worker until a signal stops it, then exits the process (0). Rejects when it cannot
+ * start (a bad setting or module, no server).
+ */
 export async function runWorkerProcess(options: WorkerProcessOptions = {}): Promise<void> {
-  const env = options.env ?? process.env;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(options.taskQueue === undefined ? {} : { TEMPORAL_TASK_QUEUE: options.taskQueue }),
+    ...(options.callbacksModule === undefined ? {} : { ARKOR_CALLBACKS_MODULE: options.callbacksModule }),
+    ...(options.scorersModule === undefined ? {} : { ARKOR_SCORERS_MODULE: options.scorersModule }),
+    ...(options.preconditionsModule === undefined ? {} : { ARKOR_PRECONDITIONS_MODULE: options.preconditionsModule }),
+  };
   const settings = loadWorkerSettings(env);
   // From here on a signal is never lost, nor fatal: during start-up it stops the worker as soon
   // as it runs.
   const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS });
   // Before anything creates the default Runtime (the first NativeConnection would).
   const metricsUrl = installWorkerRuntime(settings);
-  const worker = await createWorker({ env });
+  const worker = await createWorker({ env, temporal: loadTemporalSettings(options.connection) });
   console.log(
     `worker ready: namespace=${worker.namespace} address=${worker.address} taskQueue=${worker.taskQueue} ` +
       `streamQueue=${worker.streamTaskQueue} callbackSets=${worker.callbackSets.join(',')} ` +

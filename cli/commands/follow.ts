@@ -1,29 +1,49 @@
 /**
  * Shared by `watch` and `start --watch`: renders progress until the run ends and prints the
- * outcome, as text or (for `--json`) as one JSON object on stdout with progress on stderr.
+ * outcome, as text, as one JSON object on stdout with progress on stderr (`start --watch --json`),
+ * or as JSON lines ending with an `outcome` line (`watch --json`).
  */
 import type { RunResult } from '../../contract/result.js';
 import type { CommandContext } from '../context.js';
-import { createProgressRenderer } from '../progress-renderer.js';
+import { createJsonLinesRenderer, createProgressRenderer, type WatchJsonLine } from '../progress-renderer.js';
 import { watchRun, type WatchOptions } from '../watch-run.js';
 import { exitCodeForOutcome, formatOutcome } from '../outcome-view.js';
 import type { ExitCode } from '../exit-codes.js';
+import { missingWorkerForRun, STATUS_QUERY_TIMEOUT_MS } from '../worker-check.js';
 
 export interface FollowOptions extends Pick<WatchOptions, 'intervalMs'> {
   /** Keep stdout for the result JSON; progress and the summary go to stderr. */
   json: boolean;
+  /** Progress as JSON lines on stdout, the last one the outcome (`watch --json`). */
+  jsonLines?: boolean;
 }
 
 export async function followRun(ctx: CommandContext, workflowId: string, options: FollowOptions): Promise<ExitCode> {
-  const { io } = ctx;
+  const { io, workers } = ctx;
   const write = options.json ? io.stderr : io.stdout;
   const tty = options.json ? io.stderrIsTty : io.stdoutIsTty;
-  const renderer = createProgressRenderer(write, { tty, ...(io.columns === undefined ? {} : { columns: io.columns }) });
+  const renderer = options.jsonLines
+    ? createJsonLinesRenderer(io.stdout)
+    : createProgressRenderer(write, { tty, ...(io.columns === undefined ? {} : { columns: io.columns }) });
   const result = await watchRun(ctx.service, workflowId, renderer, {
     diagnostics: io.stderr,
+    ...(workers
+      ? { missingWorker: () => missingWorkerForRun(workers, workflowId), statusTimeoutMs: STATUS_QUERY_TIMEOUT_MS }
+      : {}),
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
   });
-  printResult(ctx, result, options.json);
+  if (options.jsonLines) {
+    const line: WatchJsonLine = {
+      type: 'outcome',
+      workflowId: result.workflowId,
+      time: new Date().toISOString(),
+      outcome: result.outcome,
+      result,
+    };
+    io.stdout(`${JSON.stringify(line)}\n`);
+  } else {
+    printResult(ctx, result, options.json);
+  }
   return exitCodeForOutcome(result);
 }
 

@@ -3,6 +3,7 @@ import type { TrainingRunInput } from '../../contract/input.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { exitCodeForOutcome } from '../outcome-view.js';
+import { missingWorkerForRun } from '../worker-check.js';
 import { followRun, printResult } from './follow.js';
 
 export interface StartCommand {
@@ -20,16 +21,26 @@ export async function runStart(ctx: CommandContext, input: TrainingRunInput, com
     command.workflowId === undefined ? {} : { workflowId: command.workflowId },
   );
   const following = command.watch || command.wait;
-  const message = started.attached
-    ? `attached to existing run ${started.workflowId} (no new run started)\n`
-    : `started run ${started.workflowId}\n`;
+  const url = ctx.runUrl(started.workflowId);
   if (command.json && !following) {
-    io.stdout(`${JSON.stringify({ workflowId: started.workflowId, attached: started.attached })}\n`);
-    return ExitCode.Ok;
+    io.stdout(
+      `${JSON.stringify({ workflowId: started.workflowId, attached: started.attached, ...(url ? { webUrl: url } : {}) })}\n`,
+    );
+  } else {
+    const message = started.attached
+      ? `attached to existing run ${started.workflowId} (no new run started)\n`
+      : `started run ${started.workflowId}\n`;
+    // With --json the result is the only thing on stdout, so the start message goes to stderr.
+    (command.json ? io.stderr : io.stdout)(`${message}${url ? `Temporal Web UI: ${url}\n` : ''}`);
   }
-  // With --json the result is the only thing on stdout, so the start message goes to stderr.
-  (command.json ? io.stderr : io.stdout)(message);
   if (command.watch) return followRun(ctx, started.workflowId, { json: command.json });
+  // The run waits for a worker without a word; say so at once (`--watch` says so while watching).
+  const missing =
+    ctx.workers && !started.attached
+      ? await missingWorkerForRun(ctx.workers, started.workflowId).catch(() => undefined)
+      : undefined;
+  if (missing !== undefined)
+    io.stderr(`warning: ${missing}; the run ${command.wait ? 'waits' : 'will wait'} until one does\n`);
   if (command.wait) {
     const result = await ctx.service.outcome(started.workflowId);
     printResult(ctx, result, command.json);

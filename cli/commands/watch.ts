@@ -3,6 +3,6 @@ import type { CommandContext } from '../context.js';
 import type { ExitCode } from '../exit-codes.js';
 import { followRun } from './follow.js';
 
-export function runWatch(ctx: CommandContext, workflowId: string): Promise<ExitCode> {
-  return followRun(ctx, workflowId, { json: false });
+export function runWatch(ctx: CommandContext, workflowId: string, json = false): Promise<ExitCode> {
+  return followRun(ctx, workflowId, { json: false, jsonLines: json });
 }
