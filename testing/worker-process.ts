@@ -1,6 +1,7 @@
 /**
- * `worker.ts` as a child process (`node --import tsx worker.ts`), pointed at a server, a task
- * queue and an emulator, for tests and benchmarks that kill or restart workers.
+ * A worker as a child process, pointed at a server, a task queue and an emulator, for tests and
+ * benchmarks that kill or restart workers: `worker.ts` through tsx in the repository, the
+ * compiled `arkor-temporal worker` from the installed package.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +12,11 @@ import type { DevServer } from './dev-server.js';
 import { emulatorWorkerEnv } from './emulator.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const compiled = import.meta.url.endsWith('.js');
+/** How to start a worker process from here (its arguments to `node`). */
+const WORKER_COMMAND = compiled
+  ? [join(root, 'cli', 'main.js'), 'worker']
+  : ['--import', 'tsx', join(root, 'worker.ts')];
 
 /** What a worker process connects to. */
 export interface WorkerProcessTarget {
@@ -42,15 +48,17 @@ export interface ChildWorker {
 }
 
 /**
- * Spawns `worker.ts` with this process's environment, then `workerProcessEnv(target)`, then
+ * Spawns a worker with this process's environment, then `workerProcessEnv(target)`, then
  * `env`; resolves once it printed its ready line (rejects if it exits first).
  */
 export async function spawnWorkerProcess(
   target: WorkerProcessTarget,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'worker.ts')], {
-    cwd: root,
+  const child = spawn(process.execPath, WORKER_COMMAND, {
+    // The repository's worker resolves its modules from the repository; an installed one from
+    // the caller's directory (where its callbacks module is).
+    cwd: compiled ? process.cwd() : root,
     env: { ...process.env, ...workerProcessEnv(target), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
