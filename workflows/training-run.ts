@@ -26,10 +26,11 @@ import {
 import type { MainActivities, StreamOutcome, TrainingJob } from '../contract/activities.js';
 import {
   InvalidTrainingInputError,
-  parseTrainingRunInput,
+  parseTrainingRunWorkflowInput,
   promotionScope,
-  type TrainingRunInput,
+  type TrainingRunWorkflowInput,
   type ValidTrainingRunInput,
+  type ValidTrainingRunWorkflowInput,
 } from '../contract/input.js';
 import { failureMessage, type RunResult, RunFailureType, RunOutcome } from '../contract/result.js';
 import { ArkorModel, ArkorRevision } from '../contract/search-attributes.js';
@@ -55,11 +56,14 @@ function preparationActivities(input: ValidTrainingRunInput) {
   return { preflight, submitJob, checkPrecondition };
 }
 
-/** Durable Arkor training run. See README "How a run works". */
-export async function trainingRun(rawInput: TrainingRunInput): Promise<RunResult> {
-  let input: ValidTrainingRunInput;
+/**
+ * Durable Arkor training run. See README "How a run works". Its argument is a user's input, or,
+ * from a run that continued as new, that input with the state it hands over (`resume`).
+ */
+export async function trainingRun(rawInput: TrainingRunWorkflowInput): Promise<RunResult> {
+  let input: ValidTrainingRunWorkflowInput;
   try {
-    input = parseTrainingRunInput(rawInput);
+    input = parseTrainingRunWorkflowInput(rawInput);
   } catch (error) {
     if (error instanceof InvalidTrainingInputError) {
       throw ApplicationFailure.create({
@@ -84,7 +88,7 @@ class TrainingRun {
   private readonly evaluation: EvaluationFlow;
   private readonly dispatcher: Dispatcher;
 
-  constructor(private readonly input: ValidTrainingRunInput) {
+  constructor(private readonly input: ValidTrainingRunWorkflowInput) {
     const { workflowId } = this.info;
     this.preparation = preparationActivities(input);
     this.state = new RunState(workflowId, input, input.resume);
