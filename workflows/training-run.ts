@@ -105,9 +105,14 @@ class TrainingRun {
     });
     const { state, inbox, stop, evaluation, report } = this;
     this.dispatcher = new Dispatcher({ input, workflowId, state, inbox, stop, evaluation, report });
+    // Last: messages that arrived before the run started are handled as their handler is installed.
     installHandlers({ state, inbox, stop, evaluation });
   }
 
+  /**
+   * The lifecycle: prepare (a continued run has its job already), then follow the job to its
+   * end. Cancelling the workflow ends like a stop: the job is cancelled first.
+   */
   async execute(): Promise<RunResult> {
     upsertSearchAttributes([{ key: ArkorModel, value: this.input.trainer.model }]);
     try {
