@@ -271,7 +271,10 @@ const preconditionSchema = z.strictObject({
   scope: z.string().min(1).max(200).optional(),
 });
 
-/** Internal: the state a run hands to its continuation. Not for users to set. */
+/**
+ * Internal: the state a run hands to its continuation. Only the workflow's own argument takes it
+ * (`trainingRunWorkflowInputSchema`); a user's input that sets it is refused.
+ */
 const resumeSchema = z.object({
   jobId: z.string(),
   /** The continued run's stream position (see `delivery.ts`): the cursor, and id-less events after it. */
@@ -311,7 +314,6 @@ export const trainingRunInputSchema = z
     heartbeatTimeout: durationSchema.optional(),
     /** Free-form labels copied into the run's status (for example the schedule or the team). */
     labels: z.record(z.string(), z.string()).optional(),
-    resume: resumeSchema.optional(),
   })
   .refine((input) => !input.gate || input.smokeTest, {
     message: 'a gate needs smokeTest prompts to score',
@@ -326,10 +328,27 @@ export const trainingRunInputSchema = z
     path: ['promotion', 'target'],
   });
 
-/** What a caller passes: defaults may be omitted. */
+/**
+ * The workflow's argument: a user's input, or the input a run continues as new with, which adds
+ * the state it hands over (`resume`).
+ */
+export const trainingRunWorkflowInputSchema = trainingRunInputSchema.safeExtend({ resume: resumeSchema.optional() });
+
+/** What a caller passes (the service, the CLI, a schedule): defaults may be omitted. */
 export type TrainingRunInput = z.input<typeof trainingRunInputSchema>;
 /** The input after validation, defaults filled in. */
 export type ValidTrainingRunInput = z.output<typeof trainingRunInputSchema>;
+/** What the workflow accepts: a user's input, or its own continuation's. */
+export type TrainingRunWorkflowInput = z.input<typeof trainingRunWorkflowInputSchema>;
+export type ValidTrainingRunWorkflowInput = z.output<typeof trainingRunWorkflowInputSchema>;
+
+/**
+ * Fields only the workflow sets; an input that sets one is refused with the reason. (The input
+ * schema is strict, so they are unknown fields to it; this says why.)
+ */
+const INTERNAL_FIELDS = new Map<PropertyKey, string>([
+  ['resume', 'is internal, set only by a run that continues as new (the state it hands over); an input cannot set it'],
+]);
 
 /** The input failed validation; `issues` name each field. */
 export class InvalidTrainingInputError extends Error {
@@ -339,10 +358,22 @@ export class InvalidTrainingInputError extends Error {
   }
 }
 
-/** Validates a run input; throws `InvalidTrainingInputError` naming every bad field. */
+/**
+ * Validates a user's run input (what the service, the CLI and schedules accept); throws
+ * `InvalidTrainingInputError` naming every bad field. The internal `resume` is refused.
+ */
 export function parseTrainingRunInput(input: unknown): ValidTrainingRunInput {
+  return parseWith(trainingRunInputSchema, input);
+}
+
+/** Validates the workflow's argument: a user's input, or its own continuation's (with `resume`). */
+export function parseTrainingRunWorkflowInput(input: unknown): ValidTrainingRunWorkflowInput {
+  return parseWith(trainingRunWorkflowInputSchema, input);
+}
+
+function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
   // The input is reported on each issue so that a missing field can be told from a wrong one.
-  const result = trainingRunInputSchema.safeParse(input, { reportInput: true });
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw new InvalidTrainingInputError(describeIssues(result.error.issues, []));
 }
@@ -382,7 +413,9 @@ function describeIssues(issues: readonly Issue[], prefix: readonly PathKey[]): s
   return issues.flatMap((issue): string[] => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys')
-      return issue.keys.map((key) => `${dottedPath([...path, key])}: unknown field`);
+      return issue.keys.map(
+        (key) => `${dottedPath([...path, key])}: ${(path.length === 0 && INTERNAL_FIELDS.get(key)) || 'unknown field'}`,
+      );
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const fitting = issue.errors.filter((branch) => !branch.some(isShapeMismatch));
       if (fitting.length === 1 && fitting[0]) return describeIssues(fitting[0], path);

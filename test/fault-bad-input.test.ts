@@ -3,7 +3,8 @@
  *
  * (a) every field of the input schema, walked from `trainingRunInputSchema` itself: a wrong type,
  *     an unknown key in every object, every required field missing, and a table of wrong values
- *     that must list every walked path (a new field without a case fails this file);
+ *     that must list every walked path (a new field without a case fails this file); the internal
+ *     `resume`, which only the workflow's own argument takes;
  * (b) the service API and the CLI against a real dev server, worker and emulator: nothing starts;
  * (c) a callbacks module that does not load or has the wrong shape, and a run naming a callback
  *     set the worker lacks;
@@ -22,9 +23,11 @@ import { loadWorkerSettings } from '../worker/config.js';
 import {
   InvalidTrainingInputError,
   parseTrainingRunInput,
+  parseTrainingRunWorkflowInput,
   trainingRunInputSchema,
   type TrainingRunInput,
 } from '../contract/input.js';
+import { ScheduleNotFoundError, ScheduleService } from '../service/schedules.js';
 import { runClient, startHarness, trainingInput, type Harness } from './support/harness.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -179,17 +182,21 @@ function everyField(): Json {
     precondition: { check: 'dataset-revision', scope: 'support' },
     heartbeatTimeout: '30s',
     labels: { team: 'ml' },
-    resume: {
-      jobId: 'job-1',
-      cursor: '12',
-      cursorOffset: 1,
-      dispatched: { cursor: '11', offset: 0 },
-      recentEventIds: ['11', '12'],
-      pendingEvents: [],
-      startedAtMs: 1,
-      runNumber: 2,
-      summary: {},
-    },
+  };
+}
+
+/** The state a run hands to its continuation: internal, never in a user's input. */
+function resumeState(): Json {
+  return {
+    jobId: 'job-1',
+    cursor: '12',
+    cursorOffset: 1,
+    dispatched: { cursor: '11', offset: 0 },
+    recentEventIds: ['11', '12'],
+    pendingEvents: [],
+    startedAtMs: 1,
+    runNumber: 2,
+    summary: {},
   };
 }
 
@@ -252,10 +259,10 @@ function without(base: Json, path: string): Json {
  * Asserts that `input` is rejected with an `InvalidTrainingInputError` whose every issue is at
  * exactly `path` (so the message names that field, and no other), and returns the messages.
  */
-function assertRejectedAt(input: unknown, path: string, label: string): string[] {
+function assertRejectedAt(input: unknown, path: string, label: string, parse = parseTrainingRunInput): string[] {
   let error: unknown;
   try {
-    parseTrainingRunInput(input);
+    parse(input);
   } catch (caught) {
     error = caught;
   }
@@ -537,21 +544,6 @@ const WRONG_VALUES: Record<string, BadCase[] | string> = {
     { value: 0, why: 'zero' },
   ],
   labels: [{ value: { team: 1 }, why: 'a number label', expect: 'labels.team' }],
-  resume: 'internal (continue-as-new state): generic cases',
-  'resume.jobId': 'internal: any text',
-  'resume.cursor': 'internal: any text',
-  'resume.cursorOffset': [{ value: -1, why: 'negative' }],
-  'resume.dispatched': 'internal (position before the carried events): generic cases',
-  'resume.dispatched.cursor': 'internal: any text',
-  'resume.dispatched.offset': [{ value: 1.5, why: 'not an integer' }],
-  'resume.recentEventIds': [{ value: [1], why: 'a number id', expect: 'resume.recentEventIds.0' }],
-  'resume.pendingEvents': 'internal: events as they were received',
-  'resume.startedAtMs': 'internal: any number',
-  'resume.runNumber': [
-    { value: 0, why: 'zero' },
-    { value: 1.5, why: 'not an integer' },
-  ],
-  'resume.summary': [{ value: ['x'], why: 'a list, not an object' }],
 };
 
 /** A value of another JSON type than the field takes (`true` fits only booleans). */
@@ -605,8 +597,6 @@ describe('bad input: every field of the schema', () => {
     assertRejectedAt({ ...everyField(), surprise: 1 }, 'surprise', 'top level');
     for (const [field, info] of FIELDS) {
       if (info.type !== 'object' && !(info.type === 'union' && field === 'trainer.dataset')) continue;
-      // The continue-as-new state is written by the workflow, never by users: not strict.
-      if (field === 'resume' || field.startsWith('resume.')) continue;
       const { path, base } = locate(field);
       const input = base();
       (parentOf(input, `${path}.x`).parent as Json).unexpectedField = 1;
@@ -677,6 +667,42 @@ describe('bad input: every field of the schema', () => {
   });
 });
 
+describe('bad input: the internal continue-as-new state', () => {
+  it('a user input that sets resume is refused, naming the field and why', () => {
+    assert.ok(!FIELDS.has('resume'), 'the user-facing schema has no resume field');
+    for (const resume of [resumeState(), {}, null]) {
+      const issues = assertRejectedAt({ ...everyField(), resume }, 'resume', 'resume in a user input');
+      assert.deepEqual(issues, [
+        'resume: is internal, set only by a run that continues as new (the state it hands over); an input cannot set it',
+      ]);
+    }
+    // Only at the top level: a nested unknown key named resume is just unknown.
+    const nested = everyField();
+    (nested.trainer as Json).resume = 1;
+    assert.deepEqual(assertRejectedAt(nested, 'trainer.resume', 'nested resume'), ['trainer.resume: unknown field']);
+  });
+
+  it('the workflow’s own argument takes it, and refuses a malformed one naming the field', () => {
+    const continued = parseTrainingRunWorkflowInput({ ...everyField(), resume: resumeState() });
+    assert.equal(continued.resume?.runNumber, 2);
+    assert.deepEqual(continued.resume?.pendingEvents, []);
+    assert.equal(parseTrainingRunWorkflowInput(everyField()).resume, undefined);
+    const bad: Array<{ field: string; value: unknown; expect?: string }> = [
+      { field: 'cursorOffset', value: -1 },
+      { field: 'dispatched', value: { cursor: '11', offset: 1.5 }, expect: 'dispatched.offset' },
+      { field: 'recentEventIds', value: [1], expect: 'recentEventIds.0' },
+      { field: 'runNumber', value: 0 },
+      { field: 'runNumber', value: 1.5 },
+      { field: 'summary', value: ['x'] },
+      { field: 'jobId', value: 7 },
+    ];
+    for (const { field, value, expect } of bad) {
+      const input = { ...everyField(), resume: { ...resumeState(), [field]: value } };
+      assertRejectedAt(input, `resume.${expect ?? field}`, `resume.${field}`, parseTrainingRunWorkflowInput);
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // (b)-(d): through the real system
 // ---------------------------------------------------------------------------------------------
@@ -723,6 +749,8 @@ const SYSTEM_CASES: Array<{ id: string; field: string; input: unknown }> = [
     field: 'trainer.learningrate',
     input: { ...trainingInput(), trainer: { ...trainingInput().trainer, learningrate: 0.1 } },
   },
+  // The continue-as-new state the workflow hands itself: never from a user.
+  { id: 'resume', field: 'resume', input: { ...trainingInput(), resume: resumeState() } },
 ];
 
 /** A Node stack frame line. */
@@ -757,9 +785,22 @@ describe('bad input through the service, the CLI and the worker', () => {
     assert.equal(h.emulator.stats().jobs.length, 0);
   });
 
+  it('ScheduleService.create and update refuse the internal resume before any schedule exists', async () => {
+    const schedules = new ScheduleService(h.temporal.client, { taskQueue: h.taskQueue });
+    const input = { ...trainingInput(), resume: resumeState() } as TrainingRunInput;
+    const namesResume = (error: unknown): boolean => {
+      assert.ok(error instanceof InvalidTrainingInputError, String(error));
+      assert.ok(error.message.includes('resume: is internal'), error.message);
+      return true;
+    };
+    await assert.rejects(schedules.create('bad-resume', input, { every: '1h' }), namesResume);
+    await assert.rejects(schedules.update('bad-resume', input, { every: '1h' }), namesResume);
+    await assert.rejects(schedules.describe('bad-resume'), ScheduleNotFoundError);
+  });
+
   it('the CLI start exits 2 naming the field, without a stack trace, and starts nothing', async () => {
     // A few of the cases (each CLI run is a process start): the shared path is the same.
-    for (const bad of SYSTEM_CASES.filter((c) => ['model', 'slug', 'prompt', 'unknown'].includes(c.id))) {
+    for (const bad of SYSTEM_CASES.filter((c) => ['model', 'slug', 'prompt', 'unknown', 'resume'].includes(c.id))) {
       const workflowId = `bad-cli-${bad.id}`;
       const config = writeFile(`${bad.id}.json`, JSON.stringify(bad.input));
       const run = await runClient(h, ['start', '--config', config, '--workflow-id', workflowId, '--wait']);

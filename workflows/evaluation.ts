@@ -47,7 +47,7 @@ const DEFAULT_VERIFY_PROMPT: GoldenPrompt = {
 };
 
 /** Access to the run's state, owned by the workflow. */
-export interface RunState {
+export interface RunStateAccess {
   status(): RunStatus;
   update(change: (status: RunStatus) => RunStatus): void;
   setPhase(phase: RunStatus['phase']): void;
@@ -62,7 +62,7 @@ export class EvaluationFlow {
 
   constructor(
     private readonly input: ValidTrainingRunInput,
-    private readonly state: RunState,
+    private readonly state: RunStateAccess,
   ) {
     this.deploymentActivities = proxyActivities<MainActivities>(deploymentActivityOptions(input));
     this.smokeTest = proxyActivities<MainActivities>(smokeTestActivityOptions(input)).smokeTest;
