@@ -18,7 +18,7 @@ import {
 import type { EvaluationFlow } from './evaluation.js';
 import { evaluateRules } from './rules.js';
 import type { Inbox } from './run-inbox.js';
-import type { RunReport } from './run-report.js';
+import type { RunReport } from './run-endings.js';
 import type { RunState } from './run-state.js';
 import type { StopControl } from './run-stop.js';
 

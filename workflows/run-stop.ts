@@ -12,7 +12,7 @@ import { failureMessage, type RunResult } from '../contract/result.js';
 import { RunPhase, type StopCause, type StopInfo } from '../contract/status.js';
 import { cancelActivityOptions } from './activity-options.js';
 import type { Inbox } from './run-inbox.js';
-import type { RunReport } from './run-report.js';
+import type { RunReport } from './run-endings.js';
 import type { RunState } from './run-state.js';
 import type { RunningStream } from './run-stream.js';
 

@@ -7,7 +7,7 @@
  * its parts is a file of its own: the run's state and status (`run-state.ts`), its messages
  * (`run-handlers.ts`), the events received (`run-inbox.ts`), the wait activity (`run-stream.ts`),
  * dispatch to callbacks (`run-dispatch.ts`), stopping (`run-stop.ts`), and how a run ends and
- * what it tells people (`run-report.ts`).
+ * what it tells people (`run-endings.ts`).
  */
 import {
   ActivityFailure,
@@ -40,7 +40,7 @@ import { EvaluationFlow } from './evaluation.js';
 import { Dispatcher } from './run-dispatch.js';
 import { installHandlers } from './run-handlers.js';
 import { Inbox } from './run-inbox.js';
-import { RunReport } from './run-report.js';
+import { RunReport } from './run-endings.js';
 import { RunState } from './run-state.js';
 import { StopControl } from './run-stop.js';
 import { type RunningStream, streamStarter } from './run-stream.js';
