@@ -17,6 +17,7 @@ const scripts: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['history', ['--steps', '1000', '--save-steps', '100', '--slow-steps', '20']],
   ['recovery', ['--kills', '1', '--steps', '600']],
   ['concurrency', ['--n', '3', '--steps', '20']],
+  ['cold-start', ['--quick']],
 ];
 
 /** One script's failure: its name, its exit, and the tail of its output. */
