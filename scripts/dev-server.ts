@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { searchAttributeKeys } from '../contract/search-attributes.js';
 import { ensureTemporalCli } from './temporal-cli.js';
+import { errorMessage } from '../contract/errors.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -70,7 +71,7 @@ export async function runDevServer(options: DevServerOptions = {}): Promise<neve
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   runDevServer().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(errorMessage(error));
     process.exit(1);
   });
 }

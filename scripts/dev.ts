@@ -35,6 +35,7 @@ import { buildActivityDeps } from '../worker/deps.js';
 import { devServerArgs } from './dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { ensureTemporalCli } from './temporal-cli.js';
+import { errorMessage } from '../contract/errors.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = process.env.CI === 'true';
@@ -218,7 +219,7 @@ export async function runDev(options: DevOptions = {}): Promise<never> {
   try {
     code = await main(options);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(errorMessage(error));
     if (error instanceof ConfigError) for (const issue of error.issues) console.error(`  - ${issue}`);
     code = 1;
   }

@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { errorMessage } from '../contract/errors.js';
 
 /** The pinned CLI version: v1.5.1 has no `replace` directives, so `go install` works. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -139,7 +140,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   ensureTemporalCli().then(
     (path) => console.log(path),
     (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
+      console.error(errorMessage(error));
       process.exit(1);
     },
   );
