@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import {
   connectClient,
+  defineTrainingRun,
   InvalidTrainingInputError,
   listRuns,
   RunOutcome,
@@ -16,11 +17,13 @@ import {
   type TrainingRunInput,
 } from 'arkor-temporal';
 import { defineCallbacks, definePrecondition, defineScorer, stopRun } from 'arkor-temporal/callbacks';
+import { startTestEnvironment, trainingInput } from 'arkor-temporal/testing';
 import { createWorker } from 'arkor-temporal/worker';
 
-const input: TrainingRunInput = {
+const input: TrainingRunInput = defineTrainingRun({
   trainer: { name: 'support-bot', model: 'unsloth/gemma-4-E4B-it', dataset: { type: 'huggingface', name: 'org/data' } },
-};
+  budget: { maxWallTime: '90 minutes' },
+});
 
 export const callbacks = defineCallbacks({
   onLog: ({ step, loss }) => (loss !== null && loss > 10 ? stopRun(`loss ${loss} at step ${step}`) : undefined),
@@ -57,4 +60,14 @@ export async function worker(): Promise<void> {
   const running = await createWorker({ callbacks, scorers: { politeness }, preconditions: { dataset } });
   process.once('SIGTERM', () => running.shutdown());
   await running.run();
+}
+
+export async function test(): Promise<string> {
+  const env = await startTestEnvironment({ emulator: { stepMs: 5 } });
+  try {
+    const result = await env.runTraining(trainingInput({ trainer: { maxSteps: 12 } }));
+    return result.outcome;
+  } finally {
+    await env.close();
+  }
 }
