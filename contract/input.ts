@@ -2,13 +2,26 @@
  * The input of a training run, validated with zod by the client before starting and again by the
  * workflow on its first task. Pure: imported by workflow code and by the service API.
  *
+ * Two readings of the same fields. A user's input, and a first run's argument, are read
+ * strictly: an unknown field is refused by name (a typo must not be ignored). A continued run's
+ * argument was written by the workflow itself, possibly on an earlier version, and is read
+ * leniently: unknown fields are kept, cross-field checks are not repeated, and the state it hands
+ * over (`resume`) has a versioned schema of its own (`resume.ts`). Only first runs are strict.
+ *
+ * The defaults the schema fills in decide what a run does, and a first run's input is read
+ * again on every replay: they are part of the run's settings (`run-settings.ts`), fixed by the
+ * first run and carried by the chain.
+ *
  * Secrets never appear here. A dataset blob token is named by the environment variable that
  * holds it on the worker (`tokenEnv`); notification targets and deployment keys likewise live
  * only in the worker's configuration.
  */
 import { z } from 'zod';
 import { DURATION_EXAMPLES, durationTextMs } from './duration.js';
-import type { RunEvent } from './events.js';
+import { readResume, type ResumeState, type ResumeV1, type ResumeV2 } from './resume.js';
+import { CURRENT_RUN_SETTINGS, type InputDefaults, type RunSettings } from './run-settings.js';
+
+export type { ResumeState } from './resume.js';
 
 /** The base models Arkor can fine-tune today (the SDK's own list). */
 export const SUPPORTED_MODELS = ['unsloth/gemma-4-E4B-it'] as const;
@@ -23,324 +36,341 @@ export const durationSchema = z.union([z.number().int().positive(), durationText
 export type DurationInput = z.infer<typeof durationSchema>;
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
-
-const datasetSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('huggingface'),
-    name: z.string().min(1),
-    split: z.string().min(1).optional(),
-    subset: z.string().min(1).optional(),
-  }),
-  z.strictObject({
-    type: z.literal('blob'),
-    url: z.url({ protocol: /^https?$/ }),
-    /** Name of the worker environment variable holding the blob's access token. */
-    tokenEnv: envVarName.optional(),
-  }),
-]);
-
 const positiveInt = z.number().int().positive();
 const positiveNumber = z.number().positive();
-
-/** The Arkor trainer settings: the SDK's `TrainerInput` fields that reach the job config. */
-export const trainerSchema = z.strictObject({
-  /** Job name shown in Arkor; a marker derived from the workflow is appended to it. */
-  name: z.string().min(1).max(120),
-  model: z.enum(SUPPORTED_MODELS, {
-    error: `must be one of the supported models: ${SUPPORTED_MODELS.join(', ')}`,
-  }),
-  dataset: datasetSchema,
-  lora: z
-    .strictObject({
-      r: positiveInt,
-      alpha: positiveInt,
-      maxLength: positiveInt.optional(),
-      loadIn4bit: z.boolean().optional(),
-    })
-    .optional(),
-  maxSteps: positiveInt.optional(),
-  numTrainEpochs: positiveNumber.optional(),
-  learningRate: positiveNumber.optional(),
-  batchSize: positiveInt.optional(),
-  weightDecay: z.number().nonnegative().optional(),
-  optim: z.string().min(1).optional(),
-  lrSchedulerType: z.string().min(1).optional(),
-  warmupSteps: z.number().int().nonnegative().optional(),
-  loggingSteps: positiveInt.optional(),
-  saveSteps: positiveInt.optional(),
-  evalSteps: positiveInt.optional(),
-  trainOnResponsesOnly: z.boolean().optional(),
-  // Forwarded verbatim, as the SDK does: their shape is the backend's to define.
-  datasetFormat: z.record(z.string(), z.unknown()).optional(),
-  datasetSplit: z.unknown().optional(),
-  dryRun: z.boolean().optional(),
-});
-export type TrainerSettings = z.infer<typeof trainerSchema>;
-
-const retrySchema = z.strictObject({
-  /** Attempts including the first; default 5. */
-  maximumAttempts: positiveInt.max(1000).optional(),
-  initialInterval: durationSchema.optional(),
-  maximumInterval: durationSchema.optional(),
-});
-export type RetryInput = z.infer<typeof retrySchema>;
-
-const callbackOptionsSchema = z.strictObject({ retry: retrySchema.optional(), timeout: durationSchema.optional() });
-export type CallbackOptions = z.infer<typeof callbackOptionsSchema>;
 
 export const CALLBACK_NAMES = ['onStarted', 'onLog', 'onCheckpoint', 'onCompleted', 'onFailed'] as const;
 export type CallbackName = (typeof CALLBACK_NAMES)[number];
 
-const callbacksSchema = z.strictObject({
-  /** Export of the worker's callbacks module to use; `default` is its default export. */
-  set: z.string().min(1).default('default'),
-  /**
-   * What a callback that exhausts its retries does to the run: `fail` cancels the backend job
-   * and fails the run; `continue` records the error in the run's status and goes on.
-   */
-  onFailure: z.enum(['fail', 'continue']).default('fail'),
-  /** Defaults for every callback: 5 attempts from 1 s backing off to 30 s, 5 minutes each. */
-  retry: retrySchema.optional(),
-  timeout: durationSchema.optional(),
-  /** Per-callback overrides of `retry` and `timeout`. */
-  overrides: z.partialRecord(z.enum(CALLBACK_NAMES), callbackOptionsSchema).optional(),
-});
-
-const earlyStoppingSchema = z.strictObject({
-  /** Stop when a logged loss is NaN or infinite. Default true. */
-  nonFiniteLoss: z.boolean().default(true),
-  /** Stop when the training loss exceeds `value` at or after `afterStep` (default 0). */
-  lossCeiling: z.strictObject({ value: z.number(), afterStep: z.number().int().nonnegative().default(0) }).optional(),
-  /** Stop when `metric` has not improved by more than `minDelta` for `evaluations` readings. */
-  patience: z
-    .strictObject({
-      metric: z.enum(['loss', 'evalLoss']).default('evalLoss'),
-      evaluations: positiveInt,
-      minDelta: z.number().nonnegative().default(0),
-    })
-    .optional(),
-});
-export type EarlyStoppingRules = z.infer<typeof earlyStoppingSchema>;
-
-const budgetSchema = z.strictObject({
-  /** Stop (and cancel the backend job) once a logged step reaches this number. */
-  maxSteps: positiveInt.optional(),
-  /** Stop once the run has lasted this long since it started. */
-  maxWallTime: durationSchema.optional(),
-});
-
-const streamSchema = z.strictObject({
-  /** The run's `heartbeatTimeout`, for the wait activity only. Default: the run's. */
-  heartbeatTimeout: durationSchema.optional(),
-});
-
 /** Default of the input's `heartbeatTimeout`. */
 export const DEFAULT_HEARTBEAT_TIMEOUT = '30s';
-
-const continueAsNewSchema = z.strictObject({
-  /**
-   * Continue as new after this many event signals in one run, even if the server does not yet
-   * suggest it. Default 500.
-   */
-  afterSignals: positiveInt.optional(),
-});
-
-const chatMessageSchema = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(20_000, 'must be at most 20000 characters'),
-});
-
-/** How an answer is scored (0 to 1). */
-export const expectationSchema = z.union(
-  [
-    /** A single text: 1 when the answer contains it, else 0; a list: the fraction of its texts found. */
-    z.strictObject({
-      contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-      caseSensitive: z.boolean().default(false),
-    }),
-    /** 1 when the regular expression matches. */
-    z.strictObject({
-      regex: z
-        .string()
-        .min(1)
-        .refine((source) => {
-          try {
-            new RegExp(source);
-            return true;
-          } catch {
-            return false;
-          }
-        }, 'must be a valid regular expression'),
-      flags: z
-        .string()
-        .regex(/^[dgimsuvy]*$/)
-        .optional(),
-    }),
-    /** 1 when the trimmed answer equals the text. */
-    z.strictObject({ exact: z.string(), caseSensitive: z.boolean().default(false) }),
-    /** Asks for JSON through responseFormat; 1 when the answer parses and validates. */
-    z.strictObject({
-      jsonSchema: z.record(z.string(), z.unknown()),
-      name: z
-        .string()
-        .regex(/^[a-zA-Z0-9_-]{1,64}$/)
-        .default('answer'),
-    }),
-    /** A scorer registered in the worker, by name, with its own options. */
-    z.strictObject({ scorer: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }),
-  ],
-  { error: 'must be an object with exactly one of contains, regex, exact, jsonSchema or scorer' },
-);
-export type Expectation = z.infer<typeof expectationSchema>;
-
-export const goldenPromptSchema = z.strictObject({
-  name: z.string().min(1).max(80),
-  messages: z.array(chatMessageSchema).min(1).max(50),
-  expect: expectationSchema,
-  /** Weight of this prompt in the score (default 1). */
-  weight: z.number().positive().default(1),
-  maxTokens: positiveInt.max(4096).optional(),
-});
-export type GoldenPrompt = z.infer<typeof goldenPromptSchema>;
-
-const smokeTestSchema = z
-  .strictObject({
-    prompts: z.array(goldenPromptSchema).min(1).max(50),
-    /** Stop the run when a checkpoint scores below this (0 to 1). */
-    floor: z.number().min(0).max(1).optional(),
-    /** Stop the run when a checkpoint scores more than this below the best so far. */
-    regressionTolerance: z.number().min(0).max(1).optional(),
-    /** Timeout of one smoke test (all prompts). Default 5m. */
-    timeout: durationSchema.optional(),
-  })
-  .refine((value) => new Set(value.prompts.map((prompt) => prompt.name)).size === value.prompts.length, {
-    message: 'prompt names must be unique',
-    path: ['prompts'],
-  });
-
-const gateSchema = z.strictObject({
-  /** The final adapter must score at least this (0 to 1). */
-  minScore: z.number().min(0).max(1),
-  /** The final adapter must also beat what the promotion's deployment serves now. */
-  mustBeatDeployed: z.boolean().default(false),
-});
-
-const approvalSchema = z.strictObject({
-  /** How long to wait for approve/reject; no decision by then means not promoted. */
-  timeout: durationSchema,
-});
 
 export const DEPLOYMENT_SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*[a-z0-9]$/;
 export const RESERVED_DEPLOYMENT_SLUGS = ['www', 'api', 'admin', 'app', 'status', 'docs'] as const;
 
-const promotionSchema = z.strictObject({
-  /** The Arkor deployment (endpoint) to point at the new adapter. */
-  deployment: z
-    .string()
-    .min(2, 'must be 2 to 50 characters')
-    .max(50, 'must be 2 to 50 characters')
-    .regex(DEPLOYMENT_SLUG_PATTERN, 'must be lowercase letters, digits and inner dashes')
-    .refine((slug) => !(RESERVED_DEPLOYMENT_SLUGS as readonly string[]).includes(slug), 'is a reserved name'),
-  /** Create the deployment when it does not exist (else a missing deployment fails the promotion). */
-  create: z.boolean().default(false),
-  /** What to serve: the final adapter (default) or the best-scoring checkpoint. */
-  target: z.enum(['final', 'best-checkpoint']).default('final'),
-  /** Auth mode of a deployment this run creates. Default `fixed_api_key`. */
-  authMode: z.enum(['none', 'fixed_api_key']).default('fixed_api_key'),
-  /** Create a deployment key; its plaintext goes to the worker's key store, never to history. */
-  createKey: z.strictObject({ label: z.string().trim().min(1).max(80) }).optional(),
-});
-
 export const NOTIFICATION_EVENTS = ['started', 'checkpoint', 'stopped', 'completed', 'failed'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
-const notificationsSchema = z.strictObject({
-  /** Channel names configured on the worker (their URLs are secrets). */
-  channels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a channel name')).min(1),
-  /** Which events to send (default: all). */
-  events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
-});
-
-const preconditionSchema = z.strictObject({
-  /** A precondition registered in the worker (ARKOR_PRECONDITIONS_MODULE), e.g. a dataset revision. */
-  check: z.string().min(1),
-  /**
-   * What "the last promoted run" means: runs promoted within this scope. Default: the promotion's
-   * deployment, else the trainer name.
-   */
-  scope: z.string().min(1).max(200).optional(),
-});
-
 /**
- * Internal: the state a run hands to its continuation. Only the workflow's own argument takes it
- * (`trainingRunWorkflowInputSchema`); a user's input that sets it is refused.
+ * How an input is read: `strict` for a user's input and a first run's argument (an unknown key
+ * is refused, cross-field checks apply), `lenient` for a continued run's, which its first run
+ * accepted (unknown keys are kept, cross-field checks are not repeated; values are still checked,
+ * since the workflow relies on them).
  */
-const resumeSchema = z.object({
-  jobId: z.string(),
-  /** The continued run's stream position (see `delivery.ts`): the cursor, and id-less events after it. */
-  cursor: z.string().optional(),
-  cursorOffset: z.number().int().nonnegative().optional(),
-  /** The position before `pendingEvents`; absent in the handovers of earlier versions. */
-  dispatched: z.object({ cursor: z.string().optional(), offset: z.number().int().nonnegative() }).optional(),
-  recentEventIds: z.array(z.string()),
-  /** Events received but not yet dispatched, handed to the next run (bounded). */
-  pendingEvents: z.array(z.custom<RunEvent>()).default([]),
-  startedAtMs: z.number(),
-  runNumber: z.number().int().positive(),
-  summary: z.record(z.string(), z.unknown()),
-});
-export type ResumeState = z.infer<typeof resumeSchema>;
+export type InputReading = 'strict' | 'lenient';
 
-export const trainingRunInputSchema = z
-  .strictObject({
-    trainer: trainerSchema,
-    callbacks: callbacksSchema.default({ set: 'default', onFailure: 'fail' }),
-    earlyStopping: earlyStoppingSchema.default({ nonFiniteLoss: true }),
-    budget: budgetSchema.optional(),
-    stream: streamSchema.optional(),
-    continueAsNew: continueAsNewSchema.optional(),
-    smokeTest: smokeTestSchema.optional(),
-    gate: gateSchema.optional(),
-    approval: approvalSchema.optional(),
-    promotion: promotionSchema.optional(),
-    notifications: notificationsSchema.optional(),
-    /** Retrain only when something changed: a run whose revision was the last one promoted is skipped. */
-    precondition: preconditionSchema.optional(),
-    /**
-     * How long the server waits without a heartbeat before it retries an activity of this run
-     * (submit, the stream, callbacks, smoke tests, promotion steps, notifications, cancel) on
-     * another worker: how long a killed worker holds up the run. Default 30 s.
-     */
-    heartbeatTimeout: durationSchema.optional(),
-    /** Free-form labels copied into the run's status (for example the schedule or the team). */
-    labels: z.record(z.string(), z.string()).optional(),
-  })
-  .refine((input) => !input.gate || input.smokeTest, {
-    message: 'a gate needs smokeTest prompts to score',
-    path: ['gate'],
-  })
-  .refine((input) => !input.gate?.mustBeatDeployed || input.promotion, {
-    message: 'mustBeatDeployed needs a promotion deployment to compare with',
-    path: ['gate', 'mustBeatDeployed'],
-  })
-  .refine((input) => input.promotion?.target !== 'best-checkpoint' || input.smokeTest, {
-    message: 'the best checkpoint is known only with smokeTest prompts',
-    path: ['promotion', 'target'],
+/** The input schemas filling in `defaults` (a run's settings' defaults), read as `reading` says. */
+export function inputSchemas(defaults: InputDefaults, reading: InputReading) {
+  // The lenient objects have the same fields and types; only what they do with unknown keys differs.
+  const object = reading === 'strict' ? z.strictObject : z.looseObject;
+  const strictOnly = <Schema>(schema: Schema, check: (schema: Schema) => Schema): Schema =>
+    reading === 'strict' ? check(schema) : schema;
+
+  const datasetSchema = z.discriminatedUnion('type', [
+    object({
+      type: z.literal('huggingface'),
+      name: z.string().min(1),
+      split: z.string().min(1).optional(),
+      subset: z.string().min(1).optional(),
+    }),
+    object({
+      type: z.literal('blob'),
+      url: z.url({ protocol: /^https?$/ }),
+      /** Name of the worker environment variable holding the blob's access token. */
+      tokenEnv: envVarName.optional(),
+    }),
+  ]);
+
+  /** The Arkor trainer settings: the SDK's `TrainerInput` fields that reach the job config. */
+  const trainerSchema = object({
+    /** Job name shown in Arkor; a marker derived from the workflow is appended to it. */
+    name: z.string().min(1).max(120),
+    model: z.enum(SUPPORTED_MODELS, {
+      error: `must be one of the supported models: ${SUPPORTED_MODELS.join(', ')}`,
+    }),
+    dataset: datasetSchema,
+    lora: object({
+      r: positiveInt,
+      alpha: positiveInt,
+      maxLength: positiveInt.optional(),
+      loadIn4bit: z.boolean().optional(),
+    }).optional(),
+    maxSteps: positiveInt.optional(),
+    numTrainEpochs: positiveNumber.optional(),
+    learningRate: positiveNumber.optional(),
+    batchSize: positiveInt.optional(),
+    weightDecay: z.number().nonnegative().optional(),
+    optim: z.string().min(1).optional(),
+    lrSchedulerType: z.string().min(1).optional(),
+    warmupSteps: z.number().int().nonnegative().optional(),
+    loggingSteps: positiveInt.optional(),
+    saveSteps: positiveInt.optional(),
+    evalSteps: positiveInt.optional(),
+    trainOnResponsesOnly: z.boolean().optional(),
+    // Forwarded verbatim, as the SDK does: their shape is the backend's to define.
+    datasetFormat: z.record(z.string(), z.unknown()).optional(),
+    datasetSplit: z.unknown().optional(),
+    dryRun: z.boolean().optional(),
   });
 
-/**
- * The workflow's argument: a user's input, or the input a run continues as new with, which adds
- * the state it hands over (`resume`).
- */
-export const trainingRunWorkflowInputSchema = trainingRunInputSchema.safeExtend({ resume: resumeSchema.optional() });
+  const retrySchema = object({
+    /** Attempts including the first; default 5. */
+    maximumAttempts: positiveInt.max(1000).optional(),
+    initialInterval: durationSchema.optional(),
+    maximumInterval: durationSchema.optional(),
+  });
+
+  const callbackOptionsSchema = object({ retry: retrySchema.optional(), timeout: durationSchema.optional() });
+
+  const callbacksSchema = object({
+    /** Export of the worker's callbacks module to use; `default` is its default export. */
+    set: z.string().min(1).default(defaults.callbackSet),
+    /**
+     * What a callback that exhausts its retries does to the run: `fail` cancels the backend job
+     * and fails the run; `continue` records the error in the run's status and goes on.
+     */
+    onFailure: z.enum(['fail', 'continue']).default(defaults.callbackOnFailure),
+    /** Defaults for every callback: 5 attempts from 1 s backing off to 30 s, 5 minutes each. */
+    retry: retrySchema.optional(),
+    timeout: durationSchema.optional(),
+    /** Per-callback overrides of `retry` and `timeout`. */
+    overrides: z.partialRecord(z.enum(CALLBACK_NAMES), callbackOptionsSchema).optional(),
+  });
+
+  const earlyStoppingSchema = object({
+    /** Stop when a logged loss is NaN or infinite. Default true. */
+    nonFiniteLoss: z.boolean().default(defaults.nonFiniteLoss),
+    /** Stop when the training loss exceeds `value` at or after `afterStep` (default 0). */
+    lossCeiling: object({
+      value: z.number(),
+      afterStep: z.number().int().nonnegative().default(defaults.lossCeilingAfterStep),
+    }).optional(),
+    /** Stop when `metric` has not improved by more than `minDelta` for `evaluations` readings. */
+    patience: object({
+      metric: z.enum(['loss', 'evalLoss']).default(defaults.patienceMetric),
+      evaluations: positiveInt,
+      minDelta: z.number().nonnegative().default(defaults.patienceMinDelta),
+    }).optional(),
+  });
+
+  const budgetSchema = object({
+    /** Stop (and cancel the backend job) once a logged step reaches this number. */
+    maxSteps: positiveInt.optional(),
+    /** Stop once the run has lasted this long since it started. */
+    maxWallTime: durationSchema.optional(),
+  });
+
+  const streamSchema = object({
+    /** The run's `heartbeatTimeout`, for the wait activity only. Default: the run's. */
+    heartbeatTimeout: durationSchema.optional(),
+  });
+
+  const continueAsNewSchema = object({
+    /**
+     * Continue as new after this many event signals in one run, even if the server does not yet
+     * suggest it. Default 500.
+     */
+    afterSignals: positiveInt.optional(),
+  });
+
+  const chatMessageSchema = object({
+    role: z.enum(['system', 'user', 'assistant']),
+    content: z.string().max(20_000, 'must be at most 20000 characters'),
+  });
+
+  /** How an answer is scored (0 to 1). */
+  const expectationSchema = z.union(
+    [
+      /** A single text: 1 when the answer contains it, else 0; a list: the fraction of its texts found. */
+      object({
+        contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+        caseSensitive: z.boolean().default(defaults.expectCaseSensitive),
+      }),
+      /** 1 when the regular expression matches. */
+      object({
+        regex: z
+          .string()
+          .min(1)
+          .refine((source) => {
+            try {
+              new RegExp(source);
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be a valid regular expression'),
+        flags: z
+          .string()
+          .regex(/^[dgimsuvy]*$/)
+          .optional(),
+      }),
+      /** 1 when the trimmed answer equals the text. */
+      object({ exact: z.string(), caseSensitive: z.boolean().default(defaults.expectCaseSensitive) }),
+      /** Asks for JSON through responseFormat; 1 when the answer parses and validates. */
+      object({
+        jsonSchema: z.record(z.string(), z.unknown()),
+        name: z
+          .string()
+          .regex(/^[a-zA-Z0-9_-]{1,64}$/)
+          .default(defaults.expectJsonSchemaName),
+      }),
+      /** A scorer registered in the worker, by name, with its own options. */
+      object({ scorer: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }),
+    ],
+    { error: 'must be an object with exactly one of contains, regex, exact, jsonSchema or scorer' },
+  );
+
+  const goldenPromptSchema = object({
+    name: z.string().min(1).max(80),
+    messages: z.array(chatMessageSchema).min(1).max(50),
+    expect: expectationSchema,
+    /** Weight of this prompt in the score (default 1). */
+    weight: z.number().positive().default(defaults.promptWeight),
+    maxTokens: positiveInt.max(4096).optional(),
+  });
+
+  const smokeTestSchema = strictOnly(
+    object({
+      prompts: z.array(goldenPromptSchema).min(1).max(50),
+      /** Stop the run when a checkpoint scores below this (0 to 1). */
+      floor: z.number().min(0).max(1).optional(),
+      /** Stop the run when a checkpoint scores more than this below the best so far. */
+      regressionTolerance: z.number().min(0).max(1).optional(),
+      /** Timeout of one smoke test (all prompts). Default 5m. */
+      timeout: durationSchema.optional(),
+    }),
+    (schema) =>
+      schema.refine((value) => new Set(value.prompts.map((prompt) => prompt.name)).size === value.prompts.length, {
+        message: 'prompt names must be unique',
+        path: ['prompts'],
+      }),
+  );
+
+  const gateSchema = object({
+    /** The final adapter must score at least this (0 to 1). */
+    minScore: z.number().min(0).max(1),
+    /** The final adapter must also beat what the promotion's deployment serves now. */
+    mustBeatDeployed: z.boolean().default(defaults.gateMustBeatDeployed),
+  });
+
+  const approvalSchema = object({
+    /** How long to wait for approve/reject; no decision by then means not promoted. */
+    timeout: durationSchema,
+  });
+
+  const promotionSchema = object({
+    /** The Arkor deployment (endpoint) to point at the new adapter. */
+    deployment: z
+      .string()
+      .min(2, 'must be 2 to 50 characters')
+      .max(50, 'must be 2 to 50 characters')
+      .regex(DEPLOYMENT_SLUG_PATTERN, 'must be lowercase letters, digits and inner dashes')
+      .refine((slug) => !(RESERVED_DEPLOYMENT_SLUGS as readonly string[]).includes(slug), 'is a reserved name'),
+    /** Create the deployment when it does not exist (else a missing deployment fails the promotion). */
+    create: z.boolean().default(defaults.promotionCreate),
+    /** What to serve: the final adapter (default) or the best-scoring checkpoint. */
+    target: z.enum(['final', 'best-checkpoint']).default(defaults.promotionTarget),
+    /** Auth mode of a deployment this run creates. Default `fixed_api_key`. */
+    authMode: z.enum(['none', 'fixed_api_key']).default(defaults.promotionAuthMode),
+    /** Create a deployment key; its plaintext goes to the worker's key store, never to history. */
+    createKey: object({ label: z.string().trim().min(1).max(80) }).optional(),
+  });
+
+  const notificationsSchema = object({
+    /** Channel names configured on the worker (their URLs are secrets). */
+    channels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a channel name')).min(1),
+    /** Which events to send (default: all). */
+    events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+  });
+
+  const preconditionSchema = object({
+    /** A precondition registered in the worker (ARKOR_PRECONDITIONS_MODULE), e.g. a dataset revision. */
+    check: z.string().min(1),
+    /**
+     * What "the last promoted run" means: runs promoted within this scope. Default: the promotion's
+     * deployment, else the trainer name.
+     */
+    scope: z.string().min(1).max(200).optional(),
+  });
+
+  const inputSchema = strictOnly(
+    object({
+      trainer: trainerSchema,
+      callbacks: callbacksSchema.default({ set: defaults.callbackSet, onFailure: defaults.callbackOnFailure }),
+      earlyStopping: earlyStoppingSchema.default({ nonFiniteLoss: defaults.nonFiniteLoss }),
+      budget: budgetSchema.optional(),
+      stream: streamSchema.optional(),
+      continueAsNew: continueAsNewSchema.optional(),
+      smokeTest: smokeTestSchema.optional(),
+      gate: gateSchema.optional(),
+      approval: approvalSchema.optional(),
+      promotion: promotionSchema.optional(),
+      notifications: notificationsSchema.optional(),
+      /** Retrain only when something changed: a run whose revision was the last one promoted is skipped. */
+      precondition: preconditionSchema.optional(),
+      /**
+       * How long the server waits without a heartbeat before it retries an activity of this run
+       * (submit, the stream, callbacks, smoke tests, promotion steps, notifications, cancel) on
+       * another worker: how long a killed worker holds up the run. Default 30 s.
+       */
+      heartbeatTimeout: durationSchema.optional(),
+      /** Free-form labels copied into the run's status (for example the schedule or the team). */
+      labels: z.record(z.string(), z.string()).optional(),
+    }),
+    (schema) =>
+      schema
+        .refine((input) => !input.gate || input.smokeTest, {
+          message: 'a gate needs smokeTest prompts to score',
+          path: ['gate'],
+        })
+        .refine((input) => !input.gate?.mustBeatDeployed || input.promotion, {
+          message: 'mustBeatDeployed needs a promotion deployment to compare with',
+          path: ['gate', 'mustBeatDeployed'],
+        })
+        .refine((input) => input.promotion?.target !== 'best-checkpoint' || input.smokeTest, {
+          message: 'the best checkpoint is known only with smokeTest prompts',
+          path: ['promotion', 'target'],
+        }),
+  );
+
+  return {
+    trainer: trainerSchema,
+    retry: retrySchema,
+    callbackOptions: callbackOptionsSchema,
+    earlyStopping: earlyStoppingSchema,
+    expectation: expectationSchema,
+    goldenPrompt: goldenPromptSchema,
+    input: inputSchema,
+  };
+}
+
+/** The schemas users see: strict, with the defaults of the settings a run started now takes. */
+const userSchemas = inputSchemas(CURRENT_RUN_SETTINGS.defaults, 'strict');
+
+export const trainerSchema = userSchemas.trainer;
+export type TrainerSettings = z.infer<typeof trainerSchema>;
+export type RetryInput = z.infer<typeof userSchemas.retry>;
+export type CallbackOptions = z.infer<typeof userSchemas.callbackOptions>;
+export type EarlyStoppingRules = z.infer<typeof userSchemas.earlyStopping>;
+/** How an answer is scored (0 to 1). */
+export const expectationSchema = userSchemas.expectation;
+export type Expectation = z.infer<typeof expectationSchema>;
+export const goldenPromptSchema = userSchemas.goldenPrompt;
+export type GoldenPrompt = z.infer<typeof goldenPromptSchema>;
+/** A user's run input. */
+export const trainingRunInputSchema = userSchemas.input;
 
 /** What a caller passes (the service, the CLI, a schedule): defaults may be omitted. */
 export type TrainingRunInput = z.input<typeof trainingRunInputSchema>;
 /** The input after validation, defaults filled in. */
 export type ValidTrainingRunInput = z.output<typeof trainingRunInputSchema>;
-/** What the workflow accepts: a user's input, or its own continuation's. */
-export type TrainingRunWorkflowInput = z.input<typeof trainingRunWorkflowInputSchema>;
-export type ValidTrainingRunWorkflowInput = z.output<typeof trainingRunWorkflowInputSchema>;
+/**
+ * What the workflow accepts: a user's input, or its own continuation's, which adds the state it
+ * hands over (`resume`, of any version this code reads).
+ */
+export type TrainingRunWorkflowInput = TrainingRunInput & { resume?: ResumeV1 | ResumeV2 };
+/** The workflow's argument once read: a continued run's `resume` is of the newest version. */
+export type ValidTrainingRunWorkflowInput = ValidTrainingRunInput & { resume?: ResumeState };
 
 /**
  * Fields only the workflow sets; an input that sets one is refused with the reason. (The input
@@ -366,9 +396,35 @@ export function parseTrainingRunInput(input: unknown): ValidTrainingRunInput {
   return parseWith(trainingRunInputSchema, input);
 }
 
-/** Validates the workflow's argument: a user's input, or its own continuation's (with `resume`). */
-export function parseTrainingRunWorkflowInput(input: unknown): ValidTrainingRunWorkflowInput {
-  return parseWith(trainingRunWorkflowInputSchema, input);
+/** The workflow's argument is a continued run's: it carries the state its previous run handed over. */
+export function isContinuedRunInput(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && (input as { resume?: unknown }).resume !== undefined;
+}
+
+/**
+ * Validates the workflow's argument; throws `InvalidTrainingInputError` naming every bad field.
+ *
+ * A first run's (no `resume`) is read strictly, filling in the defaults of `firstRunSettings`,
+ * the settings the run starts with. A continued run's was written by an earlier run of the chain,
+ * perhaps on an earlier version: its `resume` is read by its own version's schema and migrated to
+ * the newest (`resume.ts`), and the rest leniently (unknown keys kept, never refused), filling in
+ * the defaults of the settings the chain carries.
+ */
+export function parseTrainingRunWorkflowInput(
+  input: unknown,
+  firstRunSettings: RunSettings = CURRENT_RUN_SETTINGS,
+): ValidTrainingRunWorkflowInput {
+  if (!isContinuedRunInput(input)) return parseWith(inputSchemas(firstRunSettings.defaults, 'strict').input, input);
+  const { resume: carried, ...user } = input as { resume: unknown };
+  const resume = readResume(carried);
+  const defaults = resume.success ? resume.data.settings.defaults : CURRENT_RUN_SETTINGS.defaults;
+  const parsed = inputSchemas(defaults, 'lenient').input.safeParse(user, { reportInput: true });
+  const issues = [
+    ...(resume.success ? [] : describeIssues(resume.issues, ['resume'])),
+    ...(parsed.success ? [] : describeIssues(parsed.error.issues, [])),
+  ];
+  if (!resume.success || !parsed.success) throw new InvalidTrainingInputError(issues);
+  return { ...parsed.data, resume: resume.data };
 }
 
 function parseWith<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {

@@ -1,7 +1,8 @@
 /**
- * Every activity's options, in one place: timeouts, retries and the batching the workflow does.
- * Options are not part of a workflow's recorded commands, so they may change between versions;
- * constants that decide commands (how many logs one onLog call takes) may not (see versioning).
+ * Every activity's options, in one place: timeouts and retries. Options are not part of a
+ * workflow's recorded commands, so they may change between versions; values that decide commands
+ * (how many logs one onLog call takes) may not, and are the run's settings
+ * (`contract/run-settings.ts`), which travel with the run.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { durationToMs } from '../contract/duration.js';
@@ -12,14 +13,6 @@ import {
   type DurationInput,
   type ValidTrainingRunInput,
 } from '../contract/input.js';
-
-/**
- * Log events handed to one onLog activity at most: the workflow's side of log batching (the wait
- * activity batches deliveries by ARKOR_LOG_BATCH_MAX_EVENTS; consecutive queued logs are
- * dispatched together up to this). It decides how many activities a run schedules, so changing
- * it changes command sequences: a versioned change.
- */
-export const MAX_LOGS_PER_CALLBACK = 1000;
 
 /** How long the server waits without a heartbeat before it retries an activity of this run. */
 export function heartbeatTimeoutOf(input: Pick<ValidTrainingRunInput, 'heartbeatTimeout'>): DurationInput {

@@ -9,12 +9,8 @@ import type { RunEvent } from '../contract/events.js';
 import type { CallbackName, ValidTrainingRunInput } from '../contract/input.js';
 import { failureMessage, RunFailureType } from '../contract/result.js';
 import { applyEvent, recordCallbackError, RunPhase } from '../contract/status.js';
-import {
-  callbackActivityOptions,
-  MAX_LOGS_PER_CALLBACK,
-  onLogActivityOptions,
-  onLogCallTimeoutMs,
-} from './activity-options.js';
+import type { RunSettings } from '../contract/run-settings.js';
+import { callbackActivityOptions, onLogActivityOptions, onLogCallTimeoutMs } from './activity-options.js';
 import type { EvaluationFlow } from './evaluation.js';
 import { evaluateRules } from './rules.js';
 import type { Inbox } from './run-inbox.js';
@@ -26,6 +22,8 @@ type CallbackActivity = (args: object) => Promise<CallbackOutcome>;
 
 export interface DispatchParts {
   input: ValidTrainingRunInput;
+  /** The chain's settings: `maxLogsPerCallback` bounds a batch of logs. */
+  settings: RunSettings;
   workflowId: string;
   state: RunState;
   inbox: Inbox;
@@ -57,13 +55,13 @@ export class Dispatcher {
 
   /** Dispatches the next queued event, or all consecutive queued log events as one batch. */
   async dispatchNext(): Promise<void> {
-    const { input, state, inbox, stop, evaluation, report } = this.run;
+    const { input, settings, state, inbox, stop, evaluation, report } = this.run;
     const head = inbox.head();
     if (!head) return;
     this.dispatches++;
     let outcome: CallbackOutcome;
     if (head.payload.type === 'training.log') {
-      const events = inbox.takeLogs(MAX_LOGS_PER_CALLBACK);
+      const events = inbox.takeLogs(settings.maxLogsPerCallback);
       // The reading that stops the run is the last one any callback sees while the stop is
       // pending; the rest wait in the queue in case the stop turns out moot.
       const stopsAt = events.findIndex((event) => this.observeLog(event));

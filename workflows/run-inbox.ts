@@ -22,12 +22,6 @@ import { RecentIds } from './recent-ids.js';
 import type { RunState } from './run-state.js';
 import type { StopControl } from './run-stop.js';
 
-/**
- * Ids remembered to drop events a server sends again after it already sent them (a server that
- * ignores Last-Event-ID). Our own redelivery never relies on it: see `delivery.ts`.
- */
-const RECENT_ID_CAPACITY = 5000;
-
 /** What a continued run takes over of the stream: its position and the events still to dispatch. */
 export type StreamHandover = Pick<
   ResumeState,
@@ -49,12 +43,17 @@ export class Inbox {
     private readonly state: RunState,
     private readonly stop: StopControl,
     resume: ResumeState | undefined,
+    /**
+     * Ids remembered to drop events a server sends again after it already sent them (a server
+     * that ignores Last-Event-ID); a run setting. Our own redelivery never relies on it: see `delivery.ts`.
+     */
+    recentIdCapacity: number,
   ) {
-    this.recentIds = new RecentIds(RECENT_ID_CAPACITY, resume?.recentEventIds ?? []);
+    this.recentIds = new RecentIds(recentIdCapacity, resume?.recentEventIds ?? []);
     this.queue = [...(resume?.pendingEvents ?? [])];
     this.position =
       resume?.cursor === undefined ? STREAM_START : { cursor: resume.cursor, offset: resume.cursorOffset ?? 0 };
-    // Runs of earlier versions carried no position of the events they handed over.
+    // A handover always has it (the earliest versions' are migrated to the cursor's: `contract/resume.ts`).
     this.dispatchedPosition = resume?.dispatched ?? { ...this.position, offset: 0 };
   }
 

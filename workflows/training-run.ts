@@ -26,12 +26,15 @@ import {
 import type { MainActivities, StreamOutcome, TrainingJob } from '../contract/activities.js';
 import {
   InvalidTrainingInputError,
+  isContinuedRunInput,
   parseTrainingRunWorkflowInput,
   promotionScope,
   type TrainingRunWorkflowInput,
   type ValidTrainingRunInput,
   type ValidTrainingRunWorkflowInput,
 } from '../contract/input.js';
+import { RESUME_VERSION, type ResumeV2 } from '../contract/resume.js';
+import type { RunSettings } from '../contract/run-settings.js';
 import { failureMessage, type RunResult, RunFailureType, RunOutcome } from '../contract/result.js';
 import { ArkorModel, ArkorRevision } from '../contract/search-attributes.js';
 import { RunPhase } from '../contract/status.js';
@@ -41,13 +44,10 @@ import { Dispatcher } from './run-dispatch.js';
 import { installHandlers } from './run-handlers.js';
 import { Inbox } from './run-inbox.js';
 import { RunReport } from './run-endings.js';
+import { firstRunSettings } from './run-settings.js';
 import { RunState } from './run-state.js';
 import { StopControl } from './run-stop.js';
 import { type RunningStream, streamStarter } from './run-stream.js';
-
-const DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW = 500;
-/** Undispatched events a continued run takes along; more are read from the stream again. */
-const MAX_EVENTS_CARRIED = 500;
 
 /** The activities that prepare a run. */
 function preparationActivities(input: ValidTrainingRunInput) {
@@ -61,11 +61,18 @@ function preparationActivities(input: ValidTrainingRunInput) {
  * from a run that continued as new, that input with the state it hands over (`resume`).
  */
 export async function trainingRun(rawInput: TrainingRunWorkflowInput): Promise<RunResult> {
+  const continued = isContinuedRunInput(rawInput);
+  // A first run fixes the chain's settings (before any command); a continued run reads its handover's.
+  const startSettings = continued ? undefined : firstRunSettings();
   let input: ValidTrainingRunWorkflowInput;
   try {
-    input = parseTrainingRunWorkflowInput(rawInput);
+    input = parseTrainingRunWorkflowInput(rawInput, startSettings);
   } catch (error) {
     if (error instanceof InvalidTrainingInputError) {
+      // Not the user's input but ours, written by an earlier run of the chain: failing the run
+      // would abandon its job. The workflow task fails instead (retried, visible in the Web UI)
+      // until a worker that reads it is deployed.
+      if (continued) throw new Error(`This worker cannot read the continued run's input: ${error.message}`);
       throw ApplicationFailure.create({
         type: RunFailureType.InvalidInput,
         message: error.message,
@@ -74,7 +81,9 @@ export async function trainingRun(rawInput: TrainingRunWorkflowInput): Promise<R
     }
     throw error;
   }
-  return new TrainingRun(input).execute();
+  const settings = input.resume?.settings ?? startSettings;
+  if (!settings) throw new Error('A first run has its settings');
+  return new TrainingRun(input, settings).execute();
 }
 
 class TrainingRun {
@@ -88,14 +97,17 @@ class TrainingRun {
   private readonly evaluation: EvaluationFlow;
   private readonly dispatcher: Dispatcher;
 
-  constructor(private readonly input: ValidTrainingRunWorkflowInput) {
+  constructor(
+    private readonly input: ValidTrainingRunWorkflowInput,
+    private readonly settings: RunSettings,
+  ) {
     const { workflowId } = this.info;
     this.preparation = preparationActivities(input);
     this.state = new RunState(workflowId, input, input.resume);
     this.report = new RunReport(input, workflowId, this.state);
     // The version gates are read here, before any handler runs or any command is issued.
     this.stop = new StopControl(input, this.state, this.report);
-    this.inbox = new Inbox(this.state, this.stop, input.resume);
+    this.inbox = new Inbox(this.state, this.stop, input.resume, settings.recentIdCapacity);
     this.startStream = streamStarter(input, this.info.taskQueue);
     this.evaluation = new EvaluationFlow(input, {
       status: () => this.state.status,
@@ -104,7 +116,7 @@ class TrainingRun {
       stopRequested: () => this.stop.afterTraining(),
     });
     const { state, inbox, stop, evaluation, report } = this;
-    this.dispatcher = new Dispatcher({ input, workflowId, state, inbox, stop, evaluation, report });
+    this.dispatcher = new Dispatcher({ input, settings, workflowId, state, inbox, stop, evaluation, report });
     // Last: messages that arrived before the run started are handled as their handler is installed.
     installHandlers({ state, inbox, stop, evaluation });
   }
@@ -207,7 +219,7 @@ class TrainingRun {
     const openStream = (): RunningStream =>
       this.startStream({ jobId, ...this.inbox.readFrom() }, () => this.stop.trainingEnded());
     let stream = openStream();
-    const signalsBeforeContinue = this.input.continueAsNew?.afterSignals ?? DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW;
+    const signalsBeforeContinue = this.input.continueAsNew?.afterSignals ?? this.settings.signalsBeforeContinueAsNew;
     const continueAsNewDue = () =>
       workflowInfo().continueAsNewSuggested || this.inbox.deliveriesThisRun >= signalsBeforeContinue;
 
@@ -334,11 +346,16 @@ class TrainingRun {
     return this.report.fail({ type: RunFailureType.StreamFailed, reason });
   }
 
-  /** Hands the run to a new one, with its position in the stream and the events not yet dispatched. */
+  /**
+   * Hands the run to a new one, with its position in the stream, the events not yet dispatched
+   * and the chain's settings (the handover's newest version, `contract/resume.ts`).
+   */
   private async continueAsNew(): Promise<never> {
-    const resume = {
+    const resume: ResumeV2 = {
+      version: RESUME_VERSION,
+      settings: this.settings,
       jobId: this.state.requireJob().id,
-      ...this.inbox.handover(MAX_EVENTS_CARRIED),
+      ...this.inbox.handover(this.settings.maxEventsCarried),
       startedAtMs: this.state.startedAtMs,
       runNumber: this.state.status.runNumber + 1,
       summary: this.state.summary(),
