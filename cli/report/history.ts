@@ -145,6 +145,13 @@ async function decodeRun(converter: LoadedDataConverter, runId: string, events: 
     messages: [],
     phases: [],
   };
+  // The phase a client started the run in (`TrainingService.start` sets it), before any upsert.
+  const startPhase = keyword(
+    converter,
+    started?.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields,
+    ArkorPhase.name,
+  );
+  if (startPhase !== undefined && started) run.phases.push({ phase: startPhase, at: run.startedAt });
   for (const event of events) {
     const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
     if (update?.name === deliverUpdate.name) {
