@@ -399,9 +399,10 @@ describe('the run report and the codec server of an encrypted run', () => {
 
   it('report of a running run: the live status query, then the history alone without a worker', async () => {
     const running = `report-running-${randomBytes(4).toString('hex')}`;
+    // Long enough (100 s) to be still running after the worker stops, whatever the machine's load.
     await service.start(
       trainingInput({
-        trainer: { name: 'report-running', maxSteps: 5000, loggingSteps: 1, evalSteps: 50, saveSteps: 100 },
+        trainer: { name: 'report-running', maxSteps: 20_000, loggingSteps: 10, evalSteps: 50, saveSteps: 100 },
       }),
       { workflowId: running },
     );
