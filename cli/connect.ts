@@ -26,6 +26,8 @@ export interface ConnectedService {
   schedules?: ScheduleOps;
   listRuns?: RunLister;
   workers?: WorkerProbe;
+  /** The client itself, for what the service API does not cover (the run report reads histories). */
+  client?: Client;
   /** The namespace connected to (for Web UI links); default `default`. */
   namespace?: string;
   /** Closes the connection so the process can exit. */
@@ -100,6 +102,7 @@ export const connectService: ServiceConnector = async (taskQueue, overrides) => 
       },
       pollers: (queue) => workflowPollers(client, queue),
     },
+    client,
     namespace: settings.namespace,
     close: () => client.connection.close(),
   };

@@ -1,4 +1,5 @@
 /** What every command gets: the run service and where to write. */
+import type { Client } from '@temporalio/client';
 import type { ListRunsFilter, ListRunsOptions, RunSummary } from '../service/runs.js';
 import type { ScheduleService } from '../service/schedules.js';
 import type { TrainingService } from '../service/training-service.js';
@@ -37,6 +38,8 @@ export interface CommandContext {
   listRuns?: RunLister;
   /** Absent when the connector cannot ask about workers (test fakes): no worker checks then. */
   workers?: WorkerProbe;
+  /** The Temporal client; absent for test fakes (the run report needs it to read histories). */
+  client?: Client;
   /** The task queue runs are started on (`--task-queue`, TEMPORAL_TASK_QUEUE, `arkor-training`). */
   taskQueue: string;
   /** The run's page in the Temporal Web UI; undefined when links are turned off. */

@@ -31,7 +31,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
   const { command } = parsed.args;
   // Connection flags given before the command reach every command; these do not connect.
   if (
-    (command.kind === 'schema' || command.kind === 'server' || command.kind === 'emulator') &&
+    (command.kind === 'schema' ||
+      command.kind === 'server' ||
+      command.kind === 'emulator' ||
+      command.kind === 'codec-server') &&
     (parsed.args.taskQueue !== undefined || Object.keys(parsed.args.connection).length > 0)
   ) {
     io.stderr(`error: "${command.kind}" takes no Temporal connection flags (--address, --task-queue, ...)\n`);
@@ -48,6 +51,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
     case 'server':
     case 'emulator':
       return runLocal(command, parsed.args, io);
+    case 'codec-server': {
+      const { runCodecServer } = await import('./codec-server.js');
+      return runCodecServer(command, { io, env: deps.env ?? process.env });
+    }
     default: {
       // The Temporal client and the commands load only now: help and usage errors come at once.
       const { runRemote } = await import('./remote.js');

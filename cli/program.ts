@@ -23,6 +23,7 @@ import {
   type ScheduleSpecValues,
 } from './schedule-args.js';
 import { packageVersion, PACKAGE_NAME } from './version.js';
+import type { CodecServerCommand } from './codec-server.js';
 
 /** The raw flags of `emulator`, checked by `emulator/main.ts` (`emulatorOptions`). */
 export interface EmulatorFlags {
@@ -52,7 +53,19 @@ export type Command =
   | { kind: 'emulator'; flags: EmulatorFlags }
   | { kind: 'dev'; configPath?: string }
   | { kind: 'server'; port?: number; uiPort?: number; dbFilename?: string }
-  | { kind: 'schema' };
+  | { kind: 'schema' }
+  | ReportCommand
+  | CodecServerCommand;
+
+/** `report <workflow-id>`: a run report from the run's history (cli/commands/report.ts). */
+export interface ReportCommand {
+  kind: 'report';
+  workflowId: string;
+  /** Where to write the HTML page / the loss chart alone. */
+  html?: string;
+  svg?: string;
+  json: boolean;
+}
 
 /** The parsed command line. */
 export interface CliArgs {
@@ -416,7 +429,91 @@ export function buildProgram(output: ParseOutput, done: (args: CliArgs) => void)
     .addHelpText('after', examples(['schema > training-run.schema.json']))
     .action((_options: unknown, cmd: Program) => finish({ kind: 'schema' }, cmd));
 
+  addReportCommands(program, finish);
   return program;
+}
+
+/** `report` (a run's report from its history) and `codec-server` (the Web UI's remote codec). */
+function addReportCommands(program: Program, finish: (command: Command, cmd: Program) => void): void {
+  const report = program
+    .command('report')
+    .helpGroup('Runs:')
+    .summary("a run's report: loss curves, checkpoints, gate, promotion, timeline (HTML or SVG)")
+    .description(
+      "Write a run's report, read from its workflow history (no worker needed; an encrypted run needs " +
+        'ARKOR_PAYLOAD_KEY): the loss and eval-loss curves, checkpoints and their scores against the base model, ' +
+        'the gate, the promotion, the timeline of phases and how the run ended. --html writes a self-contained ' +
+        'page, --svg the loss chart alone, --json prints the report data.',
+    )
+    .argument('<workflow-id>', "the run's workflow id", nonEmpty)
+    .option('--html <file>', 'write the report as one self-contained HTML page', nonEmpty)
+    .option('--svg <file>', 'write the loss chart alone as SVG', nonEmpty);
+  addOutputOptions(report, 'the report data on stdout (RunReport in cli/report/model.ts)');
+  addConnectionOptions(report);
+  report
+    .addHelpText(
+      'after',
+      examples([
+        'report nightly-2025-06-01 --html report.html',
+        'report nightly-2025-06-01 --svg loss.svg --html report.html',
+        'report nightly-2025-06-01 --json | jq .status.gate',
+      ]),
+    )
+    .action((workflowId: string, options: { html?: string; svg?: string }, cmd: Program) => {
+      const json = isJson(cmd);
+      if (!options.html && !options.svg && !json)
+        throw new UsageError('report needs --html <file>, --svg <file> or --json');
+      finish(
+        {
+          kind: 'report',
+          workflowId,
+          ...(options.html === undefined ? {} : { html: options.html }),
+          ...(options.svg === undefined ? {} : { svg: options.svg }),
+          json,
+        },
+        cmd,
+      );
+    });
+
+  program
+    .command('codec-server')
+    .helpGroup('Local processes:')
+    .summary("serve Temporal's remote codec for the Web UI and the Temporal CLI (ARKOR_PAYLOAD_KEY)")
+    .description(
+      "Serve Temporal's remote codec protocol (POST /encode, /decode) with the payload key of ARKOR_PAYLOAD_KEY, so " +
+        'that the Web UI ("Codec Server" endpoint) and `temporal --codec-endpoint` show encrypted runs in clear. ' +
+        'CORS admits the Web UI origins only; with ARKOR_CODEC_AUTH set, requests must carry that exact ' +
+        'Authorization header. Prints its endpoint first; runs until Ctrl-C.',
+    )
+    .option('--port <port>', 'port to listen on (default 8888; 0: any free port)', (value: string) =>
+      value === '0' ? 0 : port(value),
+    )
+    .option('--host <address>', 'address to listen on (default 127.0.0.1: this machine only)', nonEmpty)
+    .option(
+      '--ui-origin <origin>',
+      'a Web UI origin allowed by CORS, repeatable (ARKOR_CODEC_CORS_ORIGINS, comma-separated; ' +
+        'default http://localhost:8233 and http://127.0.0.1:8233)',
+      collect,
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'codec-server',
+        'codec-server --port 8081 --ui-origin https://temporal.internal.example',
+        'codec-server --port 0   # any free port; the endpoint is the first line printed',
+      ]),
+    )
+    .action((options: { port?: number; host?: string; uiOrigin?: string[] }, cmd: Program) =>
+      finish(
+        {
+          kind: 'codec-server',
+          ...(options.port === undefined ? {} : { port: options.port }),
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(options.uiOrigin === undefined ? {} : { uiOrigins: options.uiOrigin }),
+        },
+        cmd,
+      ),
+    );
 }
 
 /** `schedule <sub>`: Temporal Schedules that start runs of a config. */

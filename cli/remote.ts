@@ -20,6 +20,7 @@ import { runDecide } from './commands/decide.js';
 import { runWatch } from './commands/watch.js';
 import { runList } from './commands/list.js';
 import { runSchedule } from './commands/schedule.js';
+import { runReport } from './commands/report.js';
 import { InvalidRunFilterError } from '../service/runs.js';
 import { InvalidScheduleError } from '../service/schedules.js';
 import { InvalidTrainingInputError } from '../contract/input.js';
@@ -29,7 +30,10 @@ import { errorMessage } from '../contract/errors.js';
 /** Default base URL of the Temporal Web UI (the dev server's), for run links. */
 export const DEFAULT_TEMPORAL_UI_URL = 'http://localhost:8233';
 
-export type RemoteCommand = Exclude<Command, { kind: 'schema' | 'worker' | 'dev' | 'server' | 'emulator' }>;
+export type RemoteCommand = Exclude<
+  Command,
+  { kind: 'schema' | 'worker' | 'dev' | 'server' | 'emulator' | 'codec-server' }
+>;
 
 /** Runs a command that talks to Temporal. */
 export async function runRemote(command: RemoteCommand, args: CliArgs, deps: CliDeps): Promise<ExitCode> {
@@ -63,6 +67,7 @@ export async function runRemote(command: RemoteCommand, args: CliArgs, deps: Cli
     ...(connected.schedules ? { schedules: connected.schedules } : {}),
     ...(connected.listRuns ? { listRuns: connected.listRuns } : {}),
     ...(connected.workers ? { workers: connected.workers } : {}),
+    ...(connected.client ? { client: connected.client } : {}),
   };
   try {
     switch (command.kind) {
@@ -87,6 +92,8 @@ export async function runRemote(command: RemoteCommand, args: CliArgs, deps: Cli
         });
       case 'list':
         return await runList(ctx, command);
+      case 'report':
+        return await runReport(ctx, command);
       default:
         return await runSchedule(ctx, command, input);
     }

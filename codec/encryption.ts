@@ -13,7 +13,9 @@ import proto from '@temporalio/proto';
 
 const { temporal } = proto;
 
-const ENCODING = 'binary/encrypted';
+/** The `encoding` metadata of an encrypted payload. */
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+const ENCODING = ENCRYPTED_ENCODING;
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
