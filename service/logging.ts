@@ -81,7 +81,7 @@ export function jsonLogLine(record: LogRecord): string {
   };
   for (const key of LEADING) if (key in fields) line[key] = fields[key];
   for (const [key, value] of Object.entries(fields)) if (!(key in line)) line[key] = value;
-  return JSON.stringify(plain(line, 0, new WeakSet()));
+  return JSON.stringify(printable(line, true));
 }
 
 function isSecretName(key: string): boolean {
@@ -89,32 +89,48 @@ function isSecretName(key: string): boolean {
   return SECRET_NAMES.some((secret) => name.endsWith(secret));
 }
 
-/** A JSON-safe copy: errors as their type, message and stack; no cycles; secrets redacted. */
-function plain(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+/**
+ * A copy of `value` that is safe to print: fields named like a secret redacted, byte arrays as
+ * their length (a key held as bytes), maps as objects, no cycles, bounded depth. With `json`,
+ * errors become `{ type, message, stack, cause }` and non-finite numbers strings; without, errors
+ * stay errors (a text logger prints them with their stack).
+ */
+export function printable(value: unknown, json = false): unknown {
+  return walk(value, 0, new WeakSet(), json);
+}
+
+function walk(value: unknown, depth: number, seen: WeakSet<object>, json: boolean): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'number') return json && !Number.isFinite(value) ? String(value) : value;
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'function' || typeof value === 'symbol' || value === undefined) return undefined;
   if (seen.has(value)) return '[circular]';
   if (depth >= MAX_DEPTH) return '[…]';
   seen.add(value);
   try {
-    if (value instanceof Date) return value.toISOString();
-    if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+    if (value instanceof Date) return json ? value.toISOString() : value;
+    if (value instanceof Uint8Array || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
     if (value instanceof Error) {
+      if (!json) return value;
       return {
         type: value.name,
         message: value.message,
         ...(value.stack ? { stack: value.stack } : {}),
-        ...(value.cause === undefined ? {} : { cause: plain(value.cause, depth + 1, seen) }),
+        ...(value.cause === undefined ? {} : { cause: walk(value.cause, depth + 1, seen, json) }),
       };
     }
-    if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1, seen) ?? null);
+    if (Array.isArray(value) || value instanceof Set) {
+      return [...(value as Iterable<unknown>)].map((item) => walk(item, depth + 1, seen, json) ?? null);
+    }
+    const entries: Array<[string, unknown]> =
+      value instanceof Map
+        ? [...(value as Map<unknown, unknown>).entries()].map(([key, child]) => [String(key), child])
+        : Object.entries(value);
     const copy: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) {
+    for (const [key, child] of entries) {
       if (isSecretName(key)) copy[key] = '[redacted]';
       else {
-        const converted = plain(child, depth + 1, seen);
+        const converted = walk(child, depth + 1, seen, json);
         if (converted !== undefined) copy[key] = converted;
       }
     }

@@ -8,15 +8,30 @@
  * interceptor below), and a workflow's carry the job of the last activity of that run this
  * process executed (none before its first, the submit).
  */
+import { formatWithOptions } from 'node:util';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { DefaultLogger, type LogEntry, type Logger } from '@temporalio/worker';
-import { jsonLogLine, type LogSettings } from '../service/logging.js';
+import { jsonLogLine, printable, type LogSettings } from '../service/logging.js';
 
-/** The logger `installWorkerRuntime` installs; `write` gets each JSON line (default: stdout). */
+/**
+ * The logger `installWorkerRuntime` installs; `write` gets each line (default: JSON lines on
+ * stdout, text on stderr as the SDK writes it). Either way a record's fields pass through
+ * `printable` first: at debug level the SDK logs whole option objects (a payload codec and its
+ * key bytes among them), which must print as `[32 bytes]`, not as the key.
+ */
 export function workerLogger(settings: LogSettings, write?: (line: string) => void): Logger {
-  if (settings.format === 'text') return new DefaultLogger(settings.level);
-  const out = write ?? ((line: string) => void process.stdout.write(line));
-  return new DefaultLogger(settings.level, (entry: LogEntry) => out(`${jsonLogLine(recordOf(entry))}\n`));
+  if (settings.format === 'json') {
+    const out = write ?? ((line: string) => void process.stdout.write(line));
+    return new DefaultLogger(settings.level, (entry: LogEntry) => out(`${jsonLogLine(recordOf(entry))}\n`));
+  }
+  const out = write ?? ((line: string) => void process.stderr.write(line));
+  const colors = write === undefined && process.stderr.hasColors?.() === true;
+  return new DefaultLogger(settings.level, (entry: LogEntry) => {
+    const { message, meta } = recordOf(entry);
+    const date = new Date(Number(entry.timestampNanos / 1_000_000n));
+    const fields = meta === undefined ? '' : ` ${formatWithOptions({ colors }, printable(meta))}`;
+    out(`${formatWithOptions({ colors }, date)} [${entry.level}] ${message}${fields}\n`);
+  });
 }
 
 function recordOf(entry: LogEntry): Parameters<typeof jsonLogLine>[0] {
