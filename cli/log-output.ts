@@ -1,10 +1,11 @@
 /**
  * The command line's diagnostics under ARKOR_LOG_FORMAT and ARKOR_LOG_LEVEL (README "Logs"):
  * what a command writes to stderr — `error: …`, `warning: …`, progress when stdout is JSON — is
- * left as it is by default; with `json` each line becomes a JSON record (`error:` lines at
- * level error, `warning:` at warn, the rest at info) and progress is never redrawn in place.
- * The level drops records below it (as text: `warning:` lines under `error`). What a command
- * prints on stdout, its result, is never touched.
+ * left as it is by default; with `json` each message — a line and the indented lines under it —
+ * becomes a JSON record (`error:` at level error, `warning:` at warn, the rest at info) and
+ * progress is never redrawn in place. The level drops messages below it (as text too: with
+ * `error`, only `error:` messages remain). What a command prints on stdout, its result, is never
+ * touched.
  */
 import {
   jsonLogLine,
@@ -26,11 +27,19 @@ export function withLogSettings(io: CliIo, env: NodeJS.ProcessEnv = process.env)
   }
   if (settings.format === 'text' && settings.level !== 'ERROR') return io;
   let pending = '';
-  const emit = (line: string): void => {
-    const { level, message } = levelOf(line);
+  /** The record being gathered: a line and the indented lines that continue it (`  - field: …`). */
+  let record: string[] = [];
+  const flush = (): void => {
+    const [first, ...rest] = record;
+    record = [];
+    if (first === undefined) return;
+    const { level, message } = levelOf(first);
     if (!levelEnabled(level, settings.level)) return;
-    if (settings.format === 'text') io.stderr(`${line}\n`);
-    else io.stderr(`${jsonLogLine({ time: new Date(), level, message, meta: { component: 'cli' } })}\n`);
+    if (settings.format === 'text') io.stderr([first, ...rest].map((line) => `${line}\n`).join(''));
+    else {
+      const text = [message, ...rest].join('\n');
+      io.stderr(`${jsonLogLine({ time: new Date(), level, message: text, meta: { component: 'cli' } })}\n`);
+    }
   };
   return {
     ...io,
@@ -40,8 +49,12 @@ export function withLogSettings(io: CliIo, env: NodeJS.ProcessEnv = process.env)
       for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
         const line = pending.slice(0, newline).replace(/\r/g, '');
         pending = pending.slice(newline + 1);
-        if (line.trim() !== '') emit(line);
+        if (line.trim() === '') continue;
+        if (!/^\s/.test(line)) flush();
+        record.push(line);
       }
+      // A command writes a message in one piece: what it wrote is a whole record.
+      if (pending === '') flush();
     },
   };
 }

@@ -65,7 +65,7 @@ const DROPPED = new Set(['taskToken', 'isLocal']);
 /** The fields that lead a record, in this order. */
 const LEADING = ['component', 'workflowId', 'runId', 'jobId', 'activity'] as const;
 const SECRET_NAMES = ['token', 'secret', 'password', 'apikey', 'authorization', 'plaintext', 'cookie'];
-const MAX_DEPTH = 6;
+const MAX_DEPTH = 12;
 
 /** One JSON line (without the newline) for a record. */
 export function jsonLogLine(record: LogRecord): string {
@@ -104,12 +104,12 @@ function walk(value: unknown, depth: number, seen: WeakSet<object>, json: boolea
   if (typeof value === 'number') return json && !Number.isFinite(value) ? String(value) : value;
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'function' || typeof value === 'symbol' || value === undefined) return undefined;
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+  if (value instanceof Date) return json ? value.toISOString() : value;
   if (seen.has(value)) return '[circular]';
   if (depth >= MAX_DEPTH) return '[…]';
   seen.add(value);
   try {
-    if (value instanceof Date) return json ? value.toISOString() : value;
-    if (value instanceof Uint8Array || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
     if (value instanceof Error) {
       if (!json) return value;
       return {
