@@ -16,6 +16,7 @@ import { runStaticMetadata } from '../service/run-metadata.js';
 import { loadWorkerSettings } from '../worker/config.js';
 import { jobIdOf, workerLogger } from '../worker/logging.js';
 import { trainingMetricsSinks } from '../worker/training-metrics.js';
+import { tracingNotice, tracingRequestedBy } from '../worker/tracing.js';
 import { callbackSummary } from '../workflows/run-dispatch.js';
 import { renderRunDetails } from '../workflows/run-details.js';
 import { trainingInput } from './support/harness.js';
@@ -399,6 +400,26 @@ describe('the metrics sink', () => {
         ['arkor_run_events_dispatched', undefined],
         ['arkor_checkpoint_score', undefined],
       ],
+    );
+  });
+});
+
+describe('tracing (not yet available)', () => {
+  it('is asked for by the standard OpenTelemetry variables, and a worker says it cannot', () => {
+    assert.equal(tracingRequestedBy({}), undefined);
+    assert.equal(
+      tracingRequestedBy({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }),
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+    assert.equal(tracingRequestedBy({ OTEL_TRACES_EXPORTER: 'otlp' }), 'OTEL_TRACES_EXPORTER');
+    assert.equal(
+      tracingRequestedBy({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c' }),
+      undefined,
+    );
+    assert.equal(tracingRequestedBy({ OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp' }), undefined);
+    assert.match(
+      tracingNotice({ OTEL_TRACES_EXPORTER: 'otlp' }) ?? '',
+      /^OTEL_TRACES_EXPORTER asks for traces, but tracing is not available yet/,
     );
   });
 });

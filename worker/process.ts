@@ -10,6 +10,7 @@ import { jsonLogLine } from '../service/logging.js';
 import { loadWorkerSettings } from './config.js';
 import { createWorker } from './index.js';
 import { installWorkerRuntime } from './runtime.js';
+import { tracingNotice } from './tracing.js';
 import { handleShutdownRequests } from './shutdown.js';
 
 /** What the command line sets over the environment (each undefined one: as the environment says). */
@@ -41,18 +42,20 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   const settings = loadWorkerSettings(env);
   // The process's own lines (ready, stopping, stopped) are printed whatever the level: scripts
   // and tests wait for them. As JSON lines when the logs are.
-  const say = (line: string, fields: Record<string, unknown> = {}): void =>
+  const say = (line: string, fields: Record<string, unknown> = {}, level: 'INFO' | 'WARN' = 'INFO'): void =>
     settings.ARKOR_LOG_FORMAT === 'json'
       ? void process.stdout.write(
-          `${jsonLogLine({ time: new Date(), level: 'INFO', message: line, meta: { sdkComponent: 'worker', ...fields } })}\n`,
+          `${jsonLogLine({ time: new Date(), level, message: line, meta: { sdkComponent: 'worker', ...fields } })}\n`,
         )
-      : console.log(line);
+      : console.log(level === 'WARN' ? `warning: ${line}` : line);
   // From here on a signal is never lost, nor fatal: during start-up it stops the worker as soon
   // as it runs.
   const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS, log: (line) => say(line) });
   // Before anything creates the default Runtime (the first NativeConnection would).
   const metricsUrl = installWorkerRuntime(settings);
   const worker = await createWorker({ env, temporal: loadTemporalSettings(options.connection) });
+  const tracing = tracingNotice(env);
+  if (tracing) say(tracing, {}, 'WARN');
   const ready = {
     namespace: worker.namespace,
     address: worker.address,
