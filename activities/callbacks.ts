@@ -8,6 +8,7 @@ import type { RunEvent } from '../contract/events.js';
 import type { ActivityDeps } from './deps.js';
 import { FailureType, invalidInput } from './failures.js';
 import { reportProgress } from './heartbeat.js';
+import { countCallbackFailure } from './metrics.js';
 import type { CallbackContext, CallbackReturn, InferFn, TrainingCallbacks } from '../extensions/callbacks.js';
 import { toLogArgs } from './to-run-event.js';
 import type { CallbackCall, CallbackOutcome } from '../contract/activities.js';
@@ -148,6 +149,7 @@ async function invoke(
   try {
     returned = await withTimeout(name, timeoutMs, run);
   } catch (error) {
+    countCallbackFailure(Context.current(), name);
     // A user who throws an ApplicationFailure chose its retry semantics; keep them.
     if (error instanceof ApplicationFailure) throw error;
     throw ApplicationFailure.create({

@@ -15,6 +15,7 @@ import type { StreamPosition } from '../contract/delivery.js';
 import type { ActivityDeps } from './deps.js';
 import { EventBatcher } from './event-batcher.js';
 import { FailureType, rethrowArkorError } from './failures.js';
+import { type StreamMetrics, streamMetrics } from './metrics.js';
 import { ReadAgainFrom, RunDelivery } from './run-delivery.js';
 import { toRunEvent } from './to-run-event.js';
 import type { FollowJobInput, StreamHeartbeat, StreamOutcome } from '../contract/activities.js';
@@ -78,12 +79,13 @@ export function createStreamActivities(deps: ActivityDeps) {
       heartbeat(from);
 
       const watch: StreamWatch = { aliveAt: Date.now() };
+      const metrics = streamMetrics(context);
       let blockedRetries = 0;
       try {
         for (let spuriousEnds = 0; ;) {
           let outcome: StreamOutcome;
           try {
-            outcome = await followFrom(deps, input.jobId, delivery, watch, context.cancellationSignal);
+            outcome = await followFrom(deps, input.jobId, delivery, watch, metrics, context.cancellationSignal);
           } catch (error) {
             if (error instanceof ReadAgainFrom) {
               log.info('Reading the stream again from the run’s position', {
@@ -164,6 +166,7 @@ async function followFrom(
   jobId: string,
   delivery: RunDelivery,
   watch: StreamWatch,
+  metrics: StreamMetrics,
   signal: AbortSignal,
 ): Promise<StreamOutcome> {
   // The position moves only once the run acknowledged a batch: events still held here (the
@@ -173,7 +176,7 @@ async function followFrom(
     maxDelayMs: deps.stream.logBatchMaxDelayMs,
   });
   try {
-    return await followOnce(deps, jobId, delivery, batcher, watch, signal);
+    return await followOnce(deps, jobId, delivery, batcher, watch, metrics, signal);
   } catch (error) {
     const permanent =
       (error instanceof CloudApiError && isPermanentStreamStatus(error.status)) || error instanceof JobGoneError;
@@ -195,6 +198,7 @@ async function followOnce(
   delivery: RunDelivery,
   batcher: EventBatcher,
   watch: StreamWatch,
+  metrics: StreamMetrics,
   signal: AbortSignal,
 ): Promise<StreamOutcome> {
   const from = delivery.position;
@@ -211,6 +215,7 @@ async function followOnce(
       // A stream failing for a while (a job deleted before its first event answers 404 forever)
       // is a question for the job itself.
       if (now - (watch.failingSince ?? now) >= deps.stream.checkJobAfterMs) throw new CheckTheJob();
+      metrics.reconnected();
       log.warn('Event stream interrupted; reconnecting', {
         attempt,
         delayMs,
@@ -245,6 +250,7 @@ async function followOnce(
     }
     toSkip = 0;
     watch.aliveAt = Date.now();
+    metrics.eventRead(item.event.type);
     const event = toRunEvent(item.id, item.event);
     switch (item.event.type) {
       case 'training.log':

@@ -12,6 +12,7 @@ import { parseCommandLine, type CliArgs, type Command } from './program.js';
 import type { ServiceConnector } from './connect.js';
 import type { CliIo } from './context.js';
 import { ExitCode } from './exit-codes.js';
+import { withLogSettings } from './log-output.js';
 import { oneLine } from './format.js';
 import { errorMessage } from '../contract/errors.js';
 
@@ -122,13 +123,14 @@ async function runLocal(
 
 /** The process's own streams. */
 export function processIo(): CliIo {
-  return {
+  // Diagnostics as ARKOR_LOG_FORMAT and ARKOR_LOG_LEVEL say (cli/log-output.ts).
+  return withLogSettings({
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
     stdoutIsTty: process.stdout.isTTY === true,
     stderrIsTty: process.stderr.isTTY === true,
     ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
-  };
+  });
 }
 
 /** Whether this module is the program (`node cli/main.js`, or the package's bin symlink to it). */

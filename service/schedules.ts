@@ -22,6 +22,7 @@ import { RunPhase } from '../contract/status.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import { type TrainingRunWorkflow, WorkflowType } from '../contract/workflows.js';
 import { OVERLAP_POLICIES, OverlapPolicy } from './overlap-policy.js';
+import { runStaticMetadata } from './run-metadata.js';
 
 export { ScheduleNotFoundError };
 
@@ -311,6 +312,7 @@ export class ScheduleService {
       // The workflow fills in defaults: pass what the caller wrote, as `TrainingService.start` does.
       args: [input],
       memo: { [TIMING_MEMO]: given },
+      ...runStaticMetadata(valid),
       typedSearchAttributes: [
         { key: ArkorModel, value: valid.trainer.model },
         { key: ArkorPhase, value: RunPhase.Submitting },

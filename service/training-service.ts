@@ -24,6 +24,7 @@ import { ArkorModel, ArkorPhase } from '../contract/search-attributes.js';
 import { RunPhase, type RunStatus } from '../contract/status.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import { type TrainingRunWorkflow, WorkflowType } from '../contract/workflows.js';
+import { runStaticMetadata } from './run-metadata.js';
 
 export type TrainingRunHandle = WorkflowHandle<TrainingRunWorkflow>;
 
@@ -71,6 +72,8 @@ export class TrainingService {
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
+        // What the Web UI shows of the run from the start: name, model, dataset (run-metadata.ts).
+        ...runStaticMetadata(valid),
         typedSearchAttributes: [
           { key: ArkorModel, value: valid.trainer.model },
           { key: ArkorPhase, value: RunPhase.Submitting },

@@ -5,7 +5,7 @@
  * output of the CLI.
  *
  * The worker is a child process configured as in production (environment variables only), so its
- * real log output is what is searched. Runs: a promotion that creates a key, a webhook that
+ * real log output is what is searched: as text, then as JSON lines at the debug level. Runs: a promotion that creates a key, a webhook that
  * answers 500 (echoing the URL back), a job that fails on the backend, and creates the backend
  * refuses with 403 and 422. Every search has a positive control showing the secret was really
  * used, so that a search of the wrong text cannot pass.
@@ -61,7 +61,20 @@ function decodedText(value: unknown, seen = new Set<object>()): string {
     .join('\n');
 }
 
-describe('secrets stay out of histories, failures, logs and CLI output', () => {
+/**
+ * The worker and the CLI log as text (the default), then as JSON lines at the debug level
+ * (ARKOR_LOG_FORMAT=json, ARKOR_LOG_LEVEL=debug: the most they ever write).
+ */
+const LOG_VARIANTS = {
+  text: {},
+  json: { ARKOR_LOG_FORMAT: 'json', ARKOR_LOG_LEVEL: 'debug' },
+} as const;
+
+for (const logs of ['text', 'json'] as const) {
+  describe(`secrets stay out of histories, failures, logs and CLI output (${logs} logs)`, () => secretsStayOut(logs));
+}
+
+function secretsStayOut(logs: keyof typeof LOG_VARIANTS): void {
   let h: Harness;
   let receiver: WebhookReceiver;
   let worker: ChildWorker;
@@ -107,7 +120,7 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
   }
 
   async function cli(label: string, args: string[]): Promise<ClientRun> {
-    const run = await runClient(h, args);
+    const run = await runClient(h, args, LOG_VARIANTS[logs]);
     searched.set(`CLI ${label} stdout`, run.stdout);
     searched.set(`CLI ${label} stderr`, run.stderr);
     return run;
@@ -117,7 +130,11 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     receiver = await startWebhookReceiver();
     hookUrl = `${receiver.url}/hooks/T000/${HOOK_PATH_SECRET}?token=${HOOK_QUERY_SECRET}`;
     h = await startHarness({ token: ARKOR_TOKEN });
-    worker = await h.spawnWorker({ ARKOR_NOTIFY_TEAM: `webhook:${hookUrl}`, TEST_DATASET_TOKEN: DATASET_TOKEN });
+    worker = await h.spawnWorker({
+      ARKOR_NOTIFY_TEAM: `webhook:${hookUrl}`,
+      TEST_DATASET_TOKEN: DATASET_TOKEN,
+      ...LOG_VARIANTS[logs],
+    });
   });
   after(async () => {
     await h?.close();
@@ -326,6 +343,15 @@ describe('secrets stay out of histories, failures, logs and CLI output', () => {
     assert.match(output, /Notification delivered/);
     assert.match(output, /Deployment key created and stored/);
     assert.match(output, /answered 500/);
+    if (logs === 'json') {
+      // Controls: every line is a JSON record, down to the debug level (the SDK's worker options).
+      const records = output
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { level?: string; msg?: string; jobId?: string });
+      assert.ok(records.some((record) => record.level === 'debug' && record.msg === 'Creating worker'));
+      assert.ok(records.some((record) => record.msg === 'Deployment key created and stored' && record.jobId));
+    }
     assertNoSecret('the worker output', output);
   });
-});
+}

@@ -69,7 +69,10 @@ export async function spawnWorkerProcess(
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       output += `${line}\n`;
-      if (line.startsWith('worker ready')) resolveReady();
+      // The ready line, as text or (ARKOR_LOG_FORMAT=json) as a JSON record.
+      if (line.startsWith('worker ready') || (line.startsWith('{') && line.includes('"msg":"worker ready"'))) {
+        resolveReady();
+      }
     });
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
   });

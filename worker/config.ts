@@ -3,7 +3,9 @@
  * rather than a run. Temporal connection settings are not here: they come from envconfig.
  */
 import { z } from 'zod';
+import { RUN_LABEL } from '../contract/metrics.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
+import { logEnvShape } from '../service/logging.js';
 
 const count = z.coerce.number().int().positive();
 const ms = z.coerce.number().int().positive();
@@ -58,6 +60,13 @@ const workerEnvSchema = z.object({
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464')
     .optional(),
+  /** `workflow_id`: each run's training gauges get a label of their own (one series per run). Off by default. */
+  ARKOR_METRICS_RUN_LABEL: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.literal(RUN_LABEL, { message: `must be ${RUN_LABEL} (or unset)` }).optional(),
+  ),
+  /** `text` (the SDK's) or `json` (one object a line on stdout), and the lowest level logged. */
+  ...logEnvShape,
 });
 
 export type WorkerSettings = z.infer<typeof workerEnvSchema>;

@@ -7,6 +7,8 @@ import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { keepAliveInterceptor } from './keep-alive-interceptor.js';
+import { jobLogAttributesInterceptor } from './logging.js';
+import { trainingMetricsSinks, type TrainingMetricsOptions } from './training-metrics.js';
 import { streamTaskQueue } from '../contract/task-queues.js';
 import { workflowBundlePath } from './bundle.js';
 
@@ -35,6 +37,8 @@ export interface TrainingWorkerOptions {
   shutdownGraceMs?: number;
   /** Payload codecs (encryption); must match the clients'. */
   dataConverter?: DataConverter;
+  /** The training metrics' labels (ARKOR_METRICS_RUN_LABEL). */
+  metrics?: TrainingMetricsOptions;
 }
 
 export interface TrainingWorkers {
@@ -64,7 +68,9 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
       ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
       activities: createActivities(options.deps),
       // The stream activity heartbeats its cursor itself; these would otherwise go silent.
-      interceptors: { activity: [keepAliveInterceptor] },
+      interceptors: { activity: [keepAliveInterceptor, jobLogAttributesInterceptor] },
+      // Where the workflow reports its training metrics (worker/training-metrics.ts).
+      sinks: trainingMetricsSinks(options.metrics),
       maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
     });
   }
@@ -78,6 +84,7 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
       // for a worker killed meanwhile, the heartbeat timeout.
       shutdownGraceTime: 0,
       activities: createStreamQueueActivities(options.deps),
+      interceptors: { activity: [jobLogAttributesInterceptor] },
       maxConcurrentActivityTaskExecutions: options.maxStreams ?? 200,
       // Heartbeats carry the cursor and bring back cancellation; a short throttle keeps both
       // fresh (continue-as-new waits for the stream to acknowledge its cancellation).

@@ -125,6 +125,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
       ? {}
       : { maxCachedWorkflows: settings.ARKOR_MAX_CACHED_WORKFLOWS }),
     shutdownGraceMs: settings.ARKOR_SHUTDOWN_GRACE_MS,
+    metrics: { runLabel: settings.ARKOR_METRICS_RUN_LABEL },
     deps,
   });
   return {

@@ -6,9 +6,11 @@
  * ARKOR_SHUTDOWN_GRACE_MS, and the process exits.
  */
 import { loadTemporalSettings, type ConnectionOverrides } from '../service/connection.js';
+import { jsonLogLine } from '../service/logging.js';
 import { loadWorkerSettings } from './config.js';
 import { createWorker } from './index.js';
 import { installWorkerRuntime } from './runtime.js';
+import { tracingNotice } from './tracing.js';
 import { handleShutdownRequests } from './shutdown.js';
 
 /** What the command line sets over the environment (each undefined one: as the environment says). */
@@ -38,17 +40,38 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     ...(options.preconditionsModule === undefined ? {} : { ARKOR_PRECONDITIONS_MODULE: options.preconditionsModule }),
   };
   const settings = loadWorkerSettings(env);
+  // The process's own lines (ready, stopping, stopped) are printed whatever the level: scripts
+  // and tests wait for them. As JSON lines when the logs are.
+  const say = (line: string, fields: Record<string, unknown> = {}, level: 'INFO' | 'WARN' = 'INFO'): void =>
+    settings.ARKOR_LOG_FORMAT === 'json'
+      ? void process.stdout.write(
+          `${jsonLogLine({ time: new Date(), level, message: line, meta: { sdkComponent: 'worker', ...fields } })}\n`,
+        )
+      : console.log(level === 'WARN' ? `warning: ${line}` : line);
   // From here on a signal is never lost, nor fatal: during start-up it stops the worker as soon
   // as it runs.
-  const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS });
+  const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS, log: (line) => say(line) });
   // Before anything creates the default Runtime (the first NativeConnection would).
   const metricsUrl = installWorkerRuntime(settings);
   const worker = await createWorker({ env, temporal: loadTemporalSettings(options.connection) });
-  console.log(
-    `worker ready: namespace=${worker.namespace} address=${worker.address} taskQueue=${worker.taskQueue} ` +
-      `streamQueue=${worker.streamTaskQueue} callbackSets=${worker.callbackSets.join(',')} ` +
-      `notificationChannels=${worker.notificationChannels.join(',') || '-'}` +
-      (metricsUrl ? ` metrics=${metricsUrl}` : ''),
+  const tracing = tracingNotice(env);
+  if (tracing) say(tracing, {}, 'WARN');
+  const ready = {
+    namespace: worker.namespace,
+    address: worker.address,
+    taskQueue: worker.taskQueue,
+    streamQueue: worker.streamTaskQueue,
+    callbackSets: worker.callbackSets.join(','),
+    notificationChannels: worker.notificationChannels.join(',') || '-',
+    ...(metricsUrl ? { metrics: metricsUrl } : {}),
+  };
+  say(
+    settings.ARKOR_LOG_FORMAT === 'json'
+      ? 'worker ready'
+      : `worker ready: ${Object.entries(ready)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(' ')}`,
+    ready,
   );
   // A stop requested during start-up: nothing to run. Otherwise the workers are marked running
   // synchronously inside run(), before any later signal can ask them to shut down.
@@ -59,7 +82,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   }
   const request = shutdown.request;
   if (request !== undefined) {
-    console.log(`worker stopped ${Date.now() - request.at} ms after ${request.reason}`);
+    say(`worker stopped ${Date.now() - request.at} ms after ${request.reason}`);
     // Whatever a callback module left behind (a timer, a socket) must not keep the process up.
     process.exit(0);
   }

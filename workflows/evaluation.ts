@@ -56,7 +56,7 @@ export interface RunStateAccess {
 }
 
 export class EvaluationFlow {
-  private readonly smokeTest: MainActivities['smokeTest'];
+  private readonly smokeTest: ActivityInterfaceFor<MainActivities>['smokeTest'];
   private readonly deploymentActivities: ActivityInterfaceFor<MainActivities>;
   private approvalDecision: ApprovalDecision | undefined;
 
@@ -149,7 +149,9 @@ export class EvaluationFlow {
     const prompts = this.input.smokeTest?.prompts;
     if (!prompts) return undefined;
     try {
-      return await this.smokeTest({ target, prompts });
+      return await this.smokeTest.executeWithOptions({ summary: `smokeTest ${smokeSummary(target)}` }, [
+        { target, prompts },
+      ]);
     } catch (error) {
       if (isCancellation(error)) throw error;
       // A smoke test that cannot run leaves that target unscored; the gate then fails closed.
@@ -173,7 +175,10 @@ export class EvaluationFlow {
     }
     const slug = this.input.promotion?.deployment;
     if (gate.mustBeatDeployed && slug) {
-      const current = await this.deploymentActivities.readDeployment(slug);
+      const current = await this.deploymentActivities.readDeployment.executeWithOptions(
+        { summary: `read deployment ${slug}` },
+        [slug],
+      );
       if (current) {
         const deployed = await this.score({ kind: 'deployment', slug });
         if (!deployed)
@@ -247,26 +252,30 @@ export class EvaluationFlow {
 
     const target = this.promotionTarget(jobId);
     // The previous target is recorded before anything changes: it is what a rollback restores.
-    const current = await this.deploymentActivities.readDeployment(slug);
+    const current = await this.deploymentActivities.readDeployment.executeWithOptions(
+      { summary: `read deployment ${slug}` },
+      [slug],
+    );
     const previous = current?.target ?? null;
     record({ before: previous });
 
-    const result = await this.deploymentActivities.retarget({
-      slug,
-      target,
-      ...(promotion.create ? { createWith: { authMode: promotion.authMode } } : {}),
-    });
+    const result = await this.deploymentActivities.retarget.executeWithOptions(
+      { summary: `retarget ${slug} → ${targetSummary(target)}` },
+      [{ slug, target, ...(promotion.create ? { createWith: { authMode: promotion.authMode } } : {}) }],
+    );
     record({ after: target, created: result.created, changed: result.changed || result.created });
 
-    const verification = await this.deploymentActivities.verifyDeployment({
-      slug,
-      target,
-      prompt: this.input.smokeTest?.prompts[0] ?? DEFAULT_VERIFY_PROMPT,
-    });
+    const verification = await this.deploymentActivities.verifyDeployment.executeWithOptions(
+      { summary: `verify ${slug} → ${targetSummary(target)}` },
+      [{ slug, target, prompt: this.input.smokeTest?.prompts[0] ?? DEFAULT_VERIFY_PROMPT }],
+    );
     if (!verification.ok) {
       log.warn('Promotion verification failed', { slug, reason: verification.reason });
       if (previous) {
-        await this.deploymentActivities.retarget({ slug, target: previous });
+        await this.deploymentActivities.retarget.executeWithOptions(
+          { summary: `roll back ${slug} → ${targetSummary(previous)}` },
+          [{ slug, target: previous }],
+        );
         record({ verified: false, rolledBack: true, error: verification.reason ?? 'verification failed' });
       } else {
         record({ verified: false, rolledBack: false, error: verification.reason ?? 'verification failed' });
@@ -277,11 +286,10 @@ export class EvaluationFlow {
     // What a later run's precondition compares with: this run is now the last one promoted.
     upsertSearchAttributes([{ key: ArkorPromotedScope, value: promotionScope(this.input) }]);
     if (promotion.createKey) {
-      const key = await this.deploymentActivities.createDeploymentKey({
-        deploymentId: result.deployment.deploymentId,
-        slug,
-        label: promotion.createKey.label,
-      });
+      const key = await this.deploymentActivities.createDeploymentKey.executeWithOptions(
+        { summary: `create key ${promotion.createKey.label} on ${slug}` },
+        [{ deploymentId: result.deployment.deploymentId, slug, label: promotion.createKey.label }],
+      );
       record({ keyId: key.keyId });
     }
   }
@@ -293,4 +301,24 @@ export class EvaluationFlow {
     }
     return { kind: 'adapter', adapter: { kind: 'final', jobId } };
   }
+}
+
+/** A smoke test's target as its activity summary says it: `checkpoint 40`, `final`, `base <model>`. */
+function smokeSummary(target: SmokeTarget): string {
+  switch (target.kind) {
+    case 'checkpoint':
+      return `checkpoint ${target.step}`;
+    case 'final':
+      return 'final';
+    case 'base':
+      return `base ${target.model}`;
+    case 'deployment':
+      return `deployment ${target.slug}`;
+  }
+}
+
+/** A deployment target as an activity summary says it: `final`, `checkpoint 40`, `base <model>`. */
+function targetSummary(target: DeploymentTargetRef): string {
+  if (target.kind === 'base_model') return `base ${target.baseModel}`;
+  return target.adapter.kind === 'final' ? 'final' : `checkpoint ${target.adapter.step}`;
 }

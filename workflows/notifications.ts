@@ -19,7 +19,7 @@ import { errorMessage } from '../contract/errors.js';
 /** Delivers one notification to one channel. */
 export async function notificationDelivery(input: NotificationInput): Promise<void> {
   const { notify } = proxyActivities<MainActivities>(notificationActivityOptions(input));
-  await notify(input);
+  await notify.executeWithOptions({ summary: `notify ${input.channel}: ${input.event}` }, [input]);
 }
 
 export interface NotificationContent {
@@ -45,6 +45,7 @@ export async function sendNotification(
         workflowId: childId,
         taskQueue,
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `${content.title} → ${channel}`,
         args: [
           {
             channel,

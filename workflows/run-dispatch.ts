@@ -3,7 +3,13 @@
  * callback its own activity; log events also feed the early-stopping rules, checkpoints the
  * smoke test. A callback that exhausts its retries follows the input's `callbacks.onFailure`.
  */
-import { type ActivityOptions, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import {
+  type ActivityFunctionWithOptions,
+  type ActivityOptions,
+  isCancellation,
+  log,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { CallbackOutcome, MainActivities } from '../contract/activities.js';
 import type { RunEvent } from '../contract/events.js';
 import type { CallbackName, ValidTrainingRunInput } from '../contract/input.js';
@@ -18,7 +24,7 @@ import type { RunReport } from './run-endings.js';
 import type { RunState } from './run-state.js';
 import type { StopControl } from './run-stop.js';
 
-type CallbackActivity = (args: object) => Promise<CallbackOutcome>;
+type CallbackActivity = ActivityFunctionWithOptions<(args: object) => Promise<CallbackOutcome>>;
 
 export interface DispatchParts {
   input: ValidTrainingRunInput;
@@ -67,6 +73,7 @@ export class Dispatcher {
       const stopsAt = events.findIndex((event) => this.observeLog(event));
       const rest = stopsAt >= 0 ? events.splice(stopsAt + 1) : [];
       inbox.markTaken(events);
+      state.telemetry.dispatched(events);
       if (stop.keepsEventsWhileStopping) inbox.putBack(rest);
       else {
         inbox.markTaken(rest);
@@ -81,6 +88,9 @@ export class Dispatcher {
     } else {
       inbox.takeHead();
       inbox.markTaken([head]);
+      if (head.payload.type !== 'training.completed' && head.payload.type !== 'training.failed') {
+        state.telemetry.dispatched([head]);
+      }
       state.update((status) => applyEvent(status, head));
       if (head.payload.type === 'training.started') {
         state.patchJob({ status: 'running', startedAt: head.payload.timestamp });
@@ -121,7 +131,10 @@ export class Dispatcher {
       ? (proxyActivities<MainActivities>(options)[name] as CallbackActivity)
       : this.callbacks[name];
     try {
-      const outcome = await callback({ set: input.callbacks.set, workflowId, job: state.requireJob(), ...args });
+      // The summary the Web UI shows for the activity: not a command attribute that replay checks.
+      const outcome = await callback.executeWithOptions({ summary: callbackSummary(name, events) }, [
+        { set: input.callbacks.set, workflowId, job: state.requireJob(), ...args },
+      ]);
       state.update((status) => ({ ...status, callbacksRun: status.callbacksRun + 1 }));
       return outcome;
     } catch (error) {
@@ -163,4 +176,17 @@ export class Dispatcher {
     if (verdict.stop && verdict.cause && verdict.reason) stop.request(verdict.cause, verdict.reason);
     return stop.pending !== undefined;
   }
+}
+
+/** What the Web UI shows for a callback activity: `onLog steps 1–20 (20 events)`, `onCheckpoint step 40`. */
+export function callbackSummary(name: CallbackName, events: readonly RunEvent[]): string {
+  const steps = events.flatMap((event) => ('step' in event.payload ? [event.payload.step] : []));
+  if (name === 'onLog' && steps.length > 0) {
+    const first = steps[0];
+    const last = steps.at(-1);
+    const range = first === last ? `step ${first}` : `steps ${first}–${last}`;
+    return `onLog ${range} (${events.length} event${events.length === 1 ? '' : 's'})`;
+  }
+  if (name === 'onCheckpoint' && steps[0] !== undefined) return `onCheckpoint step ${steps[0]}`;
+  return name;
 }

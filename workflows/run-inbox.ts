@@ -179,10 +179,12 @@ export class Inbox {
   }
 
   private receive(events: RunEvent[]): void {
+    const accepted: RunEvent[] = [];
     for (const event of events) {
       // A server that sends an id again after it already sent it; our own redelivery is trimmed
       // by position before this (and earlier wait activities rely on it).
       if (event.id !== undefined && !this.recentIds.add(event.id)) continue;
+      accepted.push(event);
       this.position = advancePosition(this.position, event);
       if (this.stop.dropsArrivals())
         this.state.update((status) => ({ ...status, eventsNotDispatched: status.eventsNotDispatched + 1 }));
@@ -190,6 +192,7 @@ export class Inbox {
     }
     this.state.update({ cursor: this.position.cursor });
     this.refreshBacklog();
+    this.state.telemetry.received(accepted);
   }
 
   /** Arkor refuses the stream (401, 403, 426), or serves it again (`null`). */

@@ -12,6 +12,7 @@ import type { RunOutcome, RunResult } from '../contract/result.js';
 import { ArkorJobId, ArkorPhase } from '../contract/search-attributes.js';
 import { isFinalPhase, RunPhase, type RunStatus, type StopCause, type StopInfo } from '../contract/status.js';
 import { initialPatience, type PatienceState } from './rules.js';
+import { RunTelemetry } from './run-telemetry.js';
 
 /** The run's state that a continued run takes over (`ResumeState.summary`). */
 export type ResumeSummary = {
@@ -30,12 +31,16 @@ export class RunState {
   patience: PatienceState;
   private current: RunStatus;
   private submittedJob: TrainingJob | undefined;
+  /** The Web UI's current details and the run's metrics, refreshed after the status changes. */
+  readonly telemetry: RunTelemetry;
 
   constructor(
     private readonly workflowId: string,
     input: ValidTrainingRunInput,
     resume: ResumeState | undefined,
   ) {
+    this.telemetry = new RunTelemetry(input.trainer.model, () => this.current);
+    this.telemetry.changed();
     const summary = resume?.summary as ResumeSummary | undefined;
     this.startedAtMs = resume?.startedAtMs ?? Date.now();
     this.submittedJob = summary?.job;
@@ -79,6 +84,7 @@ export class RunState {
   /** Every change of the status goes through here; the status object is replaced, never mutated. */
   update(change: StatusChange): void {
     this.current = typeof change === 'function' ? change(this.current) : { ...this.current, ...change };
+    this.telemetry.changed();
   }
 
   /** Moves the run to `phase` (a final phase stamps `finishedAt`), and the `ArkorPhase` search attribute with it. */

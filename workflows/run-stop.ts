@@ -3,7 +3,15 @@
  * when a stop is moot, the wall-time budget, and the one way a stop ends — the stream and the
  * backend job are cancelled, unless the job turns out to have ended on its own.
  */
-import { CancellationScope, isCancellation, log, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  type ActivityInterfaceFor,
+  CancellationScope,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type { CancelJobResult, MainActivities } from '../contract/activities.js';
 import { durationToMs } from '../contract/duration.js';
 import type { ValidTrainingRunInput } from '../contract/input.js';
@@ -33,7 +41,7 @@ export class StopControl {
   private requested: StopInfo | undefined;
   /** The stream returned the job's end, or a cancel found the job already over. */
   private trainingOver = false;
-  private readonly cancelJobActivity: MainActivities['cancelJob'];
+  private readonly cancelJobActivity: ActivityInterfaceFor<MainActivities>['cancelJob'];
 
   constructor(
     private readonly input: ValidTrainingRunInput,
@@ -146,7 +154,9 @@ export class StopControl {
     if (!job) return undefined;
     const jobId = job.id;
     try {
-      const result = await CancellationScope.nonCancellable(() => this.cancelJobActivity({ jobId, reason }));
+      const result = await CancellationScope.nonCancellable(() =>
+        this.cancelJobActivity.executeWithOptions({ summary: `cancel job ${jobId}` }, [{ jobId, reason }]),
+      );
       // A job that is gone (deleted in Arkor) has no status left to record.
       if (result.status !== undefined) this.state.patchJob({ status: result.status });
       return result;

@@ -26,7 +26,12 @@ export function streamStarter(
     const scope = new CancellationScope();
     let settled: { outcome?: StreamOutcome; error?: unknown } | undefined;
     const done = scope
-      .run(() => followJob(args))
+      .run(() =>
+        followJob.executeWithOptions(
+          { summary: `follow job ${args.jobId}${args.cursor === undefined ? '' : ` from event ${args.cursor}`}` },
+          [args],
+        ),
+      )
       .then(
         (outcome) => {
           settled = { outcome };

@@ -157,7 +157,9 @@ class TrainingRun {
         const skipped = await this.checkPrecondition(this.input.precondition.check);
         if (skipped) return skipped;
       }
-      await this.preparation.preflight({ trainer: this.input.trainer, callbackSet: this.input.callbacks.set });
+      await this.preparation.preflight.executeWithOptions({ summary: `preflight ${this.input.trainer.name}` }, [
+        { trainer: this.input.trainer, callbackSet: this.input.callbacks.set },
+      ]);
       // A stop before the job exists ends the run here: no GPU job to start and then cancel.
       const stop = this.stop.beforeSubmit();
       if (stop) {
@@ -170,11 +172,10 @@ class TrainingRun {
       // Not cancellable: a cancel that abandoned a create in flight could leave an untracked
       // job. Once the job exists, a pending cancellation is honoured by cancelling it.
       ({ job } = await CancellationScope.nonCancellable(() =>
-        this.preparation.submitJob({
-          trainer: this.input.trainer,
-          workflowId: this.info.workflowId,
-          runId: this.info.runId,
-        }),
+        this.preparation.submitJob.executeWithOptions(
+          { summary: `submit ${this.input.trainer.name} (${this.input.trainer.model})` },
+          [{ trainer: this.input.trainer, workflowId: this.info.workflowId, runId: this.info.runId }],
+        ),
       ));
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -192,12 +193,17 @@ class TrainingRun {
   }
 
   private async checkPrecondition(check: string): Promise<RunResult | undefined> {
-    const { revision, detail, samePromotedBy } = await this.preparation.checkPrecondition({
-      check,
-      scope: promotionScope(this.input),
-      trainer: { name: this.input.trainer.name, model: this.input.trainer.model },
-      ...(this.input.labels ? { labels: this.input.labels } : {}),
-    });
+    const { revision, detail, samePromotedBy } = await this.preparation.checkPrecondition.executeWithOptions(
+      { summary: `precondition ${check}` },
+      [
+        {
+          check,
+          scope: promotionScope(this.input),
+          trainer: { name: this.input.trainer.name, model: this.input.trainer.model },
+          ...(this.input.labels ? { labels: this.input.labels } : {}),
+        },
+      ],
+    );
     upsertSearchAttributes([{ key: ArkorRevision, value: revision }]);
     this.state.update({ precondition: { revision, ...(detail === undefined ? {} : { detail }) } });
     if (samePromotedBy === undefined) return undefined;
