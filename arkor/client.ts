@@ -15,6 +15,7 @@ import {
   type TrainingJob,
   type UpdateDeploymentRequest,
 } from './schemas.js';
+import { tracedFetch } from './traced-fetch.js';
 import { ARKOR_CLIENT_HEADER, ARKOR_SDK_VERSION } from './version.js';
 
 /** The org/project a request is scoped to (docs/arkor-protocol.md §2.4). */
@@ -104,7 +105,8 @@ export class ArkorClient {
     this.baseUrl = connection.baseUrl.replace(/\/$/, '');
     this.scope = Object.freeze({ ...connection.scope });
     this.token = connection.token;
-    this.fetchImpl = connection.fetch ?? globalThis.fetch;
+    // A span per request when the process traces (README "Tracing"); a no-op otherwise.
+    this.fetchImpl = tracedFetch(connection.fetch ?? globalThis.fetch);
     this.requestTimeoutMs = connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.deploymentUrlTemplate = (connection.deploymentUrlTemplate ?? DEFAULT_DEPLOYMENT_URL_TEMPLATE).replace(
       /\/+$/,

@@ -7,6 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import type { DataConverter } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { encryptionCodecFromEnv } from '../codec/encryption.js';
 
 export interface TemporalSettings {
@@ -99,11 +100,16 @@ export function lazyConnection(settings: TemporalSettings): Connection {
   });
 }
 
-/** A client of `settings`' namespace and payload codec on `connection`. */
+/**
+ * A client of `settings`' namespace and payload codec on `connection`. Its starts carry the
+ * active trace to the run (README "Tracing"): in a process with a global OpenTelemetry tracer
+ * provider they open a `StartWorkflow` span; without one they record nothing.
+ */
 export function clientOn(connection: Connection, settings: TemporalSettings): Client {
   return new Client({
     connection,
     namespace: settings.namespace,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
   });
 }

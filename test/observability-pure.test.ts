@@ -16,7 +16,7 @@ import { runStaticMetadata } from '../service/run-metadata.js';
 import { loadWorkerSettings } from '../worker/config.js';
 import { jobIdOf, workerLogger } from '../worker/logging.js';
 import { trainingMetricsSinks } from '../worker/training-metrics.js';
-import { tracingNotice, tracingRequestedBy } from '../worker/tracing.js';
+import { tracingFromEnv, tracingRequestedBy } from '../worker/tracing.js';
 import { callbackSummary } from '../workflows/run-dispatch.js';
 import { renderRunDetails } from '../workflows/run-details.js';
 import { trainingInput } from './support/harness.js';
@@ -404,8 +404,8 @@ describe('the metrics sink', () => {
   });
 });
 
-describe('tracing (not yet available)', () => {
-  it('is asked for by the standard OpenTelemetry variables, and a worker says it cannot', () => {
+describe('tracing', () => {
+  it('is asked for by the standard OpenTelemetry variables', () => {
     assert.equal(tracingRequestedBy({}), undefined);
     assert.equal(
       tracingRequestedBy({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }),
@@ -417,9 +417,7 @@ describe('tracing (not yet available)', () => {
       undefined,
     );
     assert.equal(tracingRequestedBy({ OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp' }), undefined);
-    assert.match(
-      tracingNotice({ OTEL_TRACES_EXPORTER: 'otlp' }) ?? '',
-      /^OTEL_TRACES_EXPORTER asks for traces, but tracing is not available yet/,
-    );
+    assert.equal(tracingFromEnv({}), undefined);
+    assert.throws(() => tracingFromEnv({ OTEL_TRACES_EXPORTER: 'zipkin' }), /unsupported exporter "zipkin"/);
   });
 });

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { workflowBundlePath } from '../worker/bundle.js';
+import { droppedWorkflowSpans } from '../worker/create-worker.js';
 import { recordedHistories } from './support/recorded-histories.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'histories');
@@ -31,7 +32,11 @@ describe('recorded histories replay on the current workflow code', () => {
   for (const { file, workflowId } of histories) {
     it(`replays ${file}`, async () => {
       const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-      await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, workflowId);
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: await workflowBundlePath() }, sinks: droppedWorkflowSpans },
+        history,
+        workflowId,
+      );
     });
   }
 });

@@ -20,6 +20,7 @@ import type { ArkorClient } from '../arkor/index.js';
 import type { PreconditionRegistry } from '../extensions/preconditions.js';
 import { loadWorkerSettings } from '../worker/config.js';
 import { createTrainingWorkers } from '../worker/create-worker.js';
+import type { WorkerTracing } from '../worker/tracing.js';
 import { buildActivityDeps } from '../worker/deps.js';
 import type { DevServer } from './dev-server.js';
 
@@ -62,6 +63,8 @@ export interface TestWorkerOptions {
   shutdownGraceMs?: number;
   /** Payload codecs; clients must use the same. Default: none. */
   dataConverter?: DataConverter;
+  /** Where spans go, e.g. `workerTracing(new SimpleSpanProcessor(new InMemorySpanExporter()))`. Default: none. */
+  tracing?: WorkerTracing;
 }
 
 /** A running in-process worker. */
@@ -90,6 +93,7 @@ export async function startTestWorker(options: TestWorkerOptions): Promise<TestW
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceMs: options.shutdownGraceMs ?? 1000,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
     deps: await buildActivityDeps(
       { settings: loadWorkerSettings(modules), arkor: options.arkor, env: options.env ?? process.env },
       {

@@ -22,6 +22,13 @@ const compiled = import.meta.url.endsWith('.js');
 const sourceExtension = compiled ? '.js' : '.ts';
 /** The module whose exports are the workflows. */
 export const workflowsPath = join(root, 'workflows', `index${sourceExtension}`);
+/**
+ * The workflow interceptors (worker/workflow-interceptors.ts: OpenTelemetry's), in every bundle:
+ * whether their spans go anywhere is the worker's choice at run time (its `exporter` sink), so
+ * one prebuilt bundle serves traced and untraced workers. Referenced by path: workflows/ never
+ * imports them.
+ */
+export const workflowInterceptorModules = [join(root, 'worker', `workflow-interceptors${sourceExtension}`)];
 /** Where `npm run build` writes the bundle, next to the compiled code. */
 export const PREBUILT_BUNDLE_FILE = 'workflow-bundle.js';
 
@@ -33,12 +40,13 @@ async function sourceFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** A hash of the workflow code and everything it imports (the contract, the lockfile). */
+/** A hash of the workflow code and everything it imports (the contract, the interceptors, the lockfile). */
 export async function workflowSourceHash(): Promise<string> {
   const hash = createHash('sha256');
   const files = [
     ...(await sourceFiles(join(root, 'workflows'))),
     ...(await sourceFiles(join(root, 'contract'))),
+    ...workflowInterceptorModules,
     join(root, 'package-lock.json'),
   ];
   for (const file of files) {
@@ -50,7 +58,7 @@ export async function workflowSourceHash(): Promise<string> {
 
 /** Bundles the workflow code (quietly) into one file's text. */
 export async function buildWorkflowBundle(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
   return code;
 }
 

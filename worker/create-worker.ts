@@ -4,13 +4,26 @@
  * that hours-long streams never take the slots callbacks need.
  */
 import type { DataConverter } from '@temporalio/common';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+  type OpenTelemetrySinks,
+} from '@temporalio/interceptors-opentelemetry';
+import {
+  type ActivityInterceptorsFactory,
+  type InjectedSinks,
+  type NativeConnection,
+  Worker,
+} from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { keepAliveInterceptor } from './keep-alive-interceptor.js';
 import { jobLogAttributesInterceptor } from './logging.js';
 import { trainingMetricsSinks, type TrainingMetricsOptions } from './training-metrics.js';
 import { streamTaskQueue } from '../contract/task-queues.js';
 import { workflowBundlePath } from './bundle.js';
+import type { WorkerTracing } from './tracing.js';
 
 export interface TrainingWorkerOptions {
   connection: NativeConnection;
@@ -39,6 +52,11 @@ export interface TrainingWorkerOptions {
   dataConverter?: DataConverter;
   /** The training metrics' labels (ARKOR_METRICS_RUN_LABEL). */
   metrics?: TrainingMetricsOptions;
+  /**
+   * Where spans go (worker/tracing.ts: `tracingFromEnv`, or `workerTracing` over any span
+   * processor). Default: none, the workflows' spans are dropped and activities open none.
+   */
+  tracing?: WorkerTracing;
 }
 
 export interface TrainingWorkers {
@@ -55,6 +73,7 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   };
+  const tracing = tracingInterceptors(options.tracing);
   let main: Worker | undefined;
   let streams: Worker | undefined;
   if (queues !== 'streams') {
@@ -68,9 +87,13 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
       ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
       activities: createActivities(options.deps),
       // The stream activity heartbeats its cursor itself; these would otherwise go silent.
-      interceptors: { activity: [keepAliveInterceptor, jobLogAttributesInterceptor] },
-      // Where the workflow reports its training metrics (worker/training-metrics.ts).
-      sinks: trainingMetricsSinks(options.metrics),
+      interceptors: {
+        ...tracing.client,
+        activity: [...tracing.activity, keepAliveInterceptor, jobLogAttributesInterceptor],
+      },
+      // Where the workflow reports its training metrics (worker/training-metrics.ts) and, through
+      // the bundle's OpenTelemetry interceptors, its spans.
+      sinks: { ...trainingMetricsSinks(options.metrics), ...tracing.sinks },
       maxConcurrentActivityTaskExecutions: options.maxActivities ?? 20,
     });
   }
@@ -84,7 +107,8 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
       // for a worker killed meanwhile, the heartbeat timeout.
       shutdownGraceTime: 0,
       activities: createStreamQueueActivities(options.deps),
-      interceptors: { activity: [jobLogAttributesInterceptor] },
+      // The activities' client (the stream's `arkor.deliver` updates) carries the trace on.
+      interceptors: { ...tracing.client, activity: [...tracing.activity, jobLogAttributesInterceptor] },
       maxConcurrentActivityTaskExecutions: options.maxStreams ?? 200,
       // Heartbeats carry the cursor and bring back cancellation; a short throttle keeps both
       // fresh (continue-as-new waits for the stream to acknowledge its cancellation).
@@ -127,3 +151,35 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
 
 /** The longest the main queue waits for the stream queue's shutdown (normally tens of ms). */
 const STREAMS_STOP_BOUND_MS = 2_000;
+
+/**
+ * The `exporter` sink of a worker that traces nothing: the workflows' spans are dropped. Replay
+ * workers register it too (`Worker.runReplayHistory({ …, sinks: droppedWorkflowSpans })`), or
+ * the SDK logs each span as sent to an unregistered sink.
+ */
+export const droppedWorkflowSpans: InjectedSinks<OpenTelemetrySinks> = {
+  exporter: { export: { fn: () => undefined } },
+};
+
+/**
+ * The activity interceptors and sinks of `tracing`: without it, an `exporter` sink that drops
+ * the workflows' spans (the bundle always has the interceptors that send them).
+ */
+function tracingInterceptors(tracing: WorkerTracing | undefined): {
+  activity: ActivityInterceptorsFactory[];
+  client: { client?: { workflow: OpenTelemetryWorkflowClientInterceptor[] } };
+  sinks: InjectedSinks<OpenTelemetrySinks>;
+} {
+  if (!tracing) return { activity: [], client: {}, sinks: droppedWorkflowSpans };
+  const options = { tracer: tracing.tracer };
+  return {
+    client: { client: { workflow: [new OpenTelemetryWorkflowClientInterceptor(options)] } },
+    activity: [
+      (ctx) => ({
+        inbound: new OpenTelemetryActivityInboundInterceptor(ctx, options),
+        outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+      }),
+    ],
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
+}

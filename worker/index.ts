@@ -23,6 +23,7 @@ import { loadTemporalSettings, type TemporalSettings } from '../service/connecti
 import { loadWorkerSettings, type WorkerSettings } from './config.js';
 import { connectWorker } from './connection.js';
 import { createTrainingWorkers } from './create-worker.js';
+import type { WorkerTracing } from './tracing.js';
 import { buildActivityDeps, type DepsOverrides } from './deps.js';
 
 export interface CreateWorkerOptions {
@@ -46,6 +47,8 @@ export interface CreateWorkerOptions {
    * notification channels. Default: `process.env`.
    */
   env?: NodeJS.ProcessEnv;
+  /** Where spans go (worker/tracing.ts). Default: none (the worker process: `tracingFromEnv`). */
+  tracing?: WorkerTracing;
 }
 
 /** A started set of training workers (the main queue and the stream queue). */
@@ -126,6 +129,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
       : { maxCachedWorkflows: settings.ARKOR_MAX_CACHED_WORKFLOWS }),
     shutdownGraceMs: settings.ARKOR_SHUTDOWN_GRACE_MS,
     metrics: { runLabel: settings.ARKOR_METRICS_RUN_LABEL },
+    ...(options.tracing ? { tracing: options.tracing } : {}),
     deps,
   });
   return {
@@ -149,4 +153,5 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
 
 export { installWorkerRuntime } from './runtime.js';
 export { runWorkerProcess, type WorkerProcessOptions } from './process.js';
+export { tracingFromEnv, workerTracing, type TracingSetup, type WorkerTracing } from './tracing.js';
 export type { TemporalSettings } from '../service/connection.js';

@@ -5,12 +5,13 @@
  * repeatedly (worker/shutdown.ts): streams move to other workers at once, running activities get
  * ARKOR_SHUTDOWN_GRACE_MS, and the process exits.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadTemporalSettings, type ConnectionOverrides } from '../service/connection.js';
 import { jsonLogLine } from '../service/logging.js';
 import { loadWorkerSettings } from './config.js';
 import { createWorker } from './index.js';
 import { installWorkerRuntime } from './runtime.js';
-import { tracingNotice } from './tracing.js';
+import { tracingFromEnv, tracingRequestedBy } from './tracing.js';
 import { handleShutdownRequests } from './shutdown.js';
 
 /** What the command line sets over the environment (each undefined one: as the environment says). */
@@ -53,9 +54,13 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   const shutdown = handleShutdownRequests({ graceMs: settings.ARKOR_SHUTDOWN_GRACE_MS, log: (line) => say(line) });
   // Before anything creates the default Runtime (the first NativeConnection would).
   const metricsUrl = installWorkerRuntime(settings);
-  const worker = await createWorker({ env, temporal: loadTemporalSettings(options.connection) });
-  const tracing = tracingNotice(env);
-  if (tracing) say(tracing, {}, 'WARN');
+  // Traces when OTEL_* asks for them: a global tracer provider with the OTLP exporter.
+  const tracing = tracingFromEnv(env);
+  const worker = await createWorker({
+    env,
+    temporal: loadTemporalSettings(options.connection),
+    ...(tracing ? { tracing } : {}),
+  });
   const ready = {
     namespace: worker.namespace,
     address: worker.address,
@@ -64,6 +69,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     callbackSets: worker.callbackSets.join(','),
     notificationChannels: worker.notificationChannels.join(',') || '-',
     ...(metricsUrl ? { metrics: metricsUrl } : {}),
+    ...(tracing ? { traces: tracingRequestedBy(env) } : {}),
   };
   say(
     settings.ARKOR_LOG_FORMAT === 'json'
@@ -82,6 +88,9 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   }
   const request = shutdown.request;
   if (request !== undefined) {
+    // The spans still buffered are exported before the process exits (bounded: a collector
+    // that is down must not hold the exit).
+    if (tracing) await Promise.race([tracing.shutdown().catch(() => undefined), sleep(5_000)]);
     say(`worker stopped ${Date.now() - request.at} ms after ${request.reason}`);
     // Whatever a callback module left behind (a timer, a socket) must not keep the process up.
     process.exit(0);

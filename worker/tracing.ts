@@ -1,32 +1,122 @@
 /**
- * Tracing, by the standard OpenTelemetry variables (README "Tracing"): NOT YET AVAILABLE. The
- * packages it needs are not dependencies yet (TRACING_PACKAGES); until they are, a worker asked
- * for traces says so at start instead of ignoring the request.
+ * Tracing with OpenTelemetry (README "Tracing"), opt-in by the standard `OTEL_*` variables: one
+ * trace from `start` to every activity of the run.
  *
- * Where tracing plugs in once they are (one trace from `start` to the HTTP calls to Arkor):
- * - the client (service/connection.ts `connectClient`): the interceptors package's workflow
- *   client interceptor, so that `start` opens the trace and carries its context in the start
- *   request's headers;
- * - the workflow bundle (worker/bundle.ts `bundleWorkflowCode`): its workflow interceptor
- *   module, so the run and each activity it schedules are spans of that trace;
- * - the workers (worker/create-worker.ts): its activity interceptor and its sinks (the workflow's
- *   spans are exported by the worker, never while replaying);
- * - the Arkor client (`ArkorConnection.fetch`): a fetch that opens a client span per request
- *   (method, route, status) as a child of the activity's span;
- * - the process (worker/process.ts): a tracer provider with the OTLP exporter the `OTEL_*`
- *   variables describe, shut down (flushed) when the worker stops.
+ * Where it plugs in:
+ * - the client (service/connection.ts `clientOn`): the interceptors package's workflow client
+ *   interceptor, so that `start` opens the trace (a `StartWorkflow` span, when the process has a
+ *   tracer provider) and carries its context in the start request's headers;
+ * - the workflow bundle (worker/bundle.ts): its workflow interceptor module, always (the bundle
+ *   is prebuilt and cached), so the run (`RunWorkflow`) and each activity it schedules
+ *   (`StartActivity`) are spans of that trace. It adds headers, never commands: recorded
+ *   histories still replay (test/replay.test.ts);
+ * - the workers (worker/create-worker.ts): its activity interceptor (`RunActivity` spans) and its
+ *   `exporter` sink, through which the workflow's spans leave the sandbox (never while
+ *   replaying). Without `WorkerTracing` the sink drops them and no activity span is recorded;
+ * - the process (worker/process.ts): `tracingFromEnv`, a tracer provider with the OTLP HTTP
+ *   exporter the `OTEL_*` variables describe, shut down (flushed) when the worker stops.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+  type Context,
+  type ContextManager,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { envDetectorSync, Resource } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 
-/** What to install, exact versions: the interceptors of SDK 1.24 are built on OpenTelemetry JS 1.x. */
-export const TRACING_PACKAGES = [
-  '@temporalio/interceptors-opentelemetry@1.24.0',
-  '@opentelemetry/api@1.9.0',
-  '@opentelemetry/core@1.30.1',
-  '@opentelemetry/resources@1.30.1',
-  '@opentelemetry/sdk-trace-base@1.30.1',
-  '@opentelemetry/sdk-trace-node@1.30.1',
-  '@opentelemetry/exporter-trace-otlp-http@0.57.2',
-] as const;
+/** What a worker traces with: its activities' tracer, and where the workflows' spans go. */
+export interface WorkerTracing {
+  /** The tracer of the `RunActivity` spans. */
+  tracer: Tracer;
+  /** Receives the workflows' spans (`RunWorkflow`, `StartActivity`), exported by the worker. */
+  spanProcessor: SpanProcessor;
+  /** The resource the workflows' spans are given (the provider's). */
+  resource: Resource;
+}
+
+/** A worker's tracing and the provider behind it: `shutdown()` flushes what is still buffered. */
+export interface TracingSetup extends WorkerTracing {
+  provider: BasicTracerProvider;
+  shutdown(): Promise<void>;
+}
+
+/** The resource of this process: the SDK's defaults, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
+export function tracingResource(): Resource {
+  return Resource.default().merge(envDetectorSync.detect());
+}
+
+/**
+ * A tracer provider over `spanProcessor`, as a worker's tracing (tests pass a
+ * `SimpleSpanProcessor` over an `InMemorySpanExporter`). Installs the context propagation it
+ * needs (`installTracingContext`) but registers no global tracer provider unless `register`.
+ */
+export function workerTracing(
+  spanProcessor: SpanProcessor,
+  options: { resource?: Resource; register?: boolean } = {},
+): TracingSetup {
+  const resource = options.resource ?? tracingResource();
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  installTracingContext();
+  if (options.register) trace.setGlobalTracerProvider(provider);
+  return {
+    tracer: provider.getTracer('arkor-temporal'),
+    spanProcessor,
+    resource,
+    provider,
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/**
+ * The global context manager (AsyncLocalStorage) and W3C trace-context propagator the
+ * interceptors rely on to parent spans and to carry a trace in Temporal headers. Idempotent; an
+ * application's own registration, made earlier, is kept.
+ */
+export function installTracingContext(): void {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+}
+
+/**
+ * The tracing `OTEL_*` asks for, else undefined: OTLP over HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`…, read by the exporter) or
+ * `console` (`OTEL_TRACES_EXPORTER`), batched, under OTEL_SERVICE_NAME. `env` decides whether and
+ * which exporter; the exporter and the resource read their settings from `process.env`. Registered
+ * as the global tracer provider. Throws on an exporter it does not know.
+ */
+export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): TracingSetup | undefined {
+  if (tracingRequestedBy(env) === undefined) return undefined;
+  const exporters = (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() || 'otlp').split(',').map((name) => name.trim());
+  const spanExporters = exporters.map((name): SpanExporter => {
+    if (name === 'otlp') return new OTLPTraceExporter();
+    if (name === 'console') return new ConsoleSpanExporter();
+    throw new Error(`OTEL_TRACES_EXPORTER: unsupported exporter "${name}" (otlp, console or none)`);
+  });
+  const processors = spanExporters.map((exporter) => new BatchSpanProcessor(exporter));
+  const spanProcessor: SpanProcessor =
+    processors.length === 1 && processors[0]
+      ? processors[0]
+      : {
+          onStart: (span, parent) => processors.forEach((p) => p.onStart(span, parent)),
+          onEnd: (span) => processors.forEach((p) => p.onEnd(span)),
+          forceFlush: async () => void (await Promise.all(processors.map((p) => p.forceFlush()))),
+          shutdown: async () => void (await Promise.all(processors.map((p) => p.shutdown()))),
+        };
+  return workerTracing(spanProcessor, { register: true });
+}
 
 /** The variable that asks for traces, if one does (OTEL_SDK_DISABLED=true and an exporter `none` do not). */
 export function tracingRequestedBy(env: NodeJS.ProcessEnv): string | undefined {
@@ -40,9 +130,33 @@ export function tracingRequestedBy(env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
-/** The line a worker asked for traces prints at start, while tracing is not available. */
-export function tracingNotice(env: NodeJS.ProcessEnv): string | undefined {
-  const variable = tracingRequestedBy(env);
-  if (variable === undefined) return undefined;
-  return `${variable} asks for traces, but tracing is not available yet: no span is exported (README "Tracing")`;
+/** The active context per async flow (what `@opentelemetry/context-async-hooks` provides). */
+class AsyncLocalStorageContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(ctx: Context, target: T): T {
+    if (typeof target !== 'function') return target;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const manager = this;
+    return function (this: unknown, ...args: unknown[]) {
+      return manager.with(ctx, () => (target as (...a: unknown[]) => unknown).apply(this, args));
+    } as T;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.storage.disable();
+    return this;
+  }
 }
