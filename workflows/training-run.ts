@@ -15,7 +15,6 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  continueAsNew,
   isCancellation,
   log,
   patched,
@@ -44,6 +43,7 @@ import { RunReport } from './run-endings.js';
 import { RunState } from './run-state.js';
 import { StopControl } from './run-stop.js';
 import { type RunningStream, streamStarter } from './run-stream.js';
+import { continueAsNewOnCurrentVersion } from './versioning.js';
 
 const DEFAULT_SIGNALS_BEFORE_CONTINUE_AS_NEW = 500;
 /** Undispatched events a continued run takes along; more are read from the stream again. */
@@ -348,7 +348,8 @@ class TrainingRun {
       cursor: resume.cursor,
       carried: resume.pendingEvents.length,
     });
-    return continueAsNew<typeof trainingRun>({ ...this.input, resume });
+    // Onto the deployment's current version (workflows/versioning.ts): the run is pinned until here.
+    return continueAsNewOnCurrentVersion<typeof trainingRun>({ ...this.input, resume });
   }
 }
 
