@@ -10,6 +10,7 @@ import { loadWorkerSettings } from './config.js';
 import { createWorker } from './index.js';
 import { installWorkerRuntime } from './runtime.js';
 import { handleShutdownRequests } from './shutdown.js';
+import { describeReadiness } from './versioning.js';
 
 /** What the command line sets over the environment (each undefined one: as the environment says). */
 export interface WorkerProcessOptions {
@@ -44,17 +45,25 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   // Before anything creates the default Runtime (the first NativeConnection would).
   const metricsUrl = installWorkerRuntime(settings);
   const worker = await createWorker({ env, temporal: loadTemporalSettings(options.connection) });
-  console.log(
+  const { version } = worker;
+  const readyLine = (): string =>
     `worker ready: namespace=${worker.namespace} address=${worker.address} taskQueue=${worker.taskQueue} ` +
-      `streamQueue=${worker.streamTaskQueue} callbackSets=${worker.callbackSets.join(',')} ` +
-      `notificationChannels=${worker.notificationChannels.join(',') || '-'}` +
-      (metricsUrl ? ` metrics=${metricsUrl}` : ''),
-  );
+    `streamQueue=${worker.streamTaskQueue} callbackSets=${worker.callbackSets.join(',')} ` +
+    `notificationChannels=${worker.notificationChannels.join(',') || '-'} ` +
+    (version ? `deployment=${version.deploymentName} buildId=${version.buildId}` : 'versioning=off') +
+    (metricsUrl ? ` metrics=${metricsUrl}` : '');
   // A stop requested during start-up: nothing to run. Otherwise the workers are marked running
   // synchronously inside run(), before any later signal can ask them to shut down.
   if (shutdown.request === undefined) {
     const done = worker.run();
     shutdown.onRequest(() => worker.shutdown());
+    // Ready once the version is registered (and current, if it is to make itself current): runs
+    // started from then on reach it.
+    const readiness = await Promise.race([worker.ready(), done.then(() => undefined)]);
+    if (shutdown.request === undefined) {
+      console.log(readyLine());
+      if (readiness) (readiness.problem ? console.error : console.log)(describeReadiness(readiness));
+    }
     await done;
   }
   const request = shutdown.request;
