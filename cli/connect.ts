@@ -11,8 +11,9 @@ import { listRuns } from '../service/runs.js';
 import { ScheduleService } from '../service/schedules.js';
 import { TrainingService } from '../service/training-service.js';
 import { workflowPollers } from '../service/workers.js';
+import { DeploymentService } from '../service/deployments.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
-import type { RunLister, RunService, ScheduleOps } from './context.js';
+import type { DeploymentOps, RunLister, RunService, ScheduleOps } from './context.js';
 import { ConnectionProblem, TemporalConnectionError } from './errors.js';
 import { oneLine } from './format.js';
 import type { WorkerProbe } from './worker-check.js';
@@ -26,6 +27,7 @@ export interface ConnectedService {
   schedules?: ScheduleOps;
   listRuns?: RunLister;
   workers?: WorkerProbe;
+  deployments?: DeploymentOps;
   /** The namespace connected to (for Web UI links); default `default`. */
   namespace?: string;
   /** Closes the connection so the process can exit. */
@@ -100,6 +102,7 @@ export const connectService: ServiceConnector = async (taskQueue, overrides) => 
       },
       pollers: (queue) => workflowPollers(client, queue),
     },
+    deployments: (deploymentName) => new DeploymentService(client, { deploymentName }),
     namespace: settings.namespace,
     close: () => client.connection.close(),
   };

@@ -1,6 +1,7 @@
 /** What every command gets: the run service and where to write. */
 import type { ListRunsFilter, ListRunsOptions, RunSummary } from '../service/runs.js';
 import type { ScheduleService } from '../service/schedules.js';
+import type { DeploymentService } from '../service/deployments.js';
 import type { TrainingService } from '../service/training-service.js';
 import type { WorkerProbe } from './worker-check.js';
 
@@ -12,6 +13,11 @@ export type ScheduleOps = Pick<
   ScheduleService,
   'create' | 'update' | 'list' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'backfill' | 'delete'
 >;
+
+/** A worker deployment's operations (`service/deployments.ts`), for the deployment named. */
+export type DeploymentOps = (
+  deploymentName: string,
+) => Pick<DeploymentService, 'describe' | 'setCurrent' | 'ramp' | 'unramp'>;
 
 /** Lists runs from visibility (`service/runs.ts` `listRuns`, bound to a client). */
 export type RunLister = (filter: ListRunsFilter, options?: ListRunsOptions) => Promise<RunSummary[]>;
@@ -37,6 +43,8 @@ export interface CommandContext {
   listRuns?: RunLister;
   /** Absent when the connector cannot ask about workers (test fakes): no worker checks then. */
   workers?: WorkerProbe;
+  /** Absent when the connector provides no worker deployments (test fakes). */
+  deployments?: DeploymentOps;
   /** The task queue runs are started on (`--task-queue`, TEMPORAL_TASK_QUEUE, `arkor-training`). */
   taskQueue: string;
   /** The run's page in the Temporal Web UI; undefined when links are turned off. */

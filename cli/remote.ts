@@ -20,6 +20,13 @@ import { runDecide } from './commands/decide.js';
 import { runWatch } from './commands/watch.js';
 import { runList } from './commands/list.js';
 import { runSchedule } from './commands/schedule.js';
+import { runDeploy } from './commands/deploy.js';
+import {
+  DeploymentNotFoundError,
+  DeploymentVersionNotFoundError,
+  InvalidDeploymentArgumentError,
+} from '../service/deployments.js';
+import { DEFAULT_DEPLOYMENT_NAME } from '../contract/deployments.js';
 import { InvalidRunFilterError } from '../service/runs.js';
 import { InvalidScheduleError } from '../service/schedules.js';
 import { InvalidTrainingInputError } from '../contract/input.js';
@@ -63,6 +70,7 @@ export async function runRemote(command: RemoteCommand, args: CliArgs, deps: Cli
     ...(connected.schedules ? { schedules: connected.schedules } : {}),
     ...(connected.listRuns ? { listRuns: connected.listRuns } : {}),
     ...(connected.workers ? { workers: connected.workers } : {}),
+    ...(connected.deployments ? { deployments: connected.deployments } : {}),
   };
   try {
     switch (command.kind) {
@@ -87,6 +95,11 @@ export async function runRemote(command: RemoteCommand, args: CliArgs, deps: Cli
         });
       case 'list':
         return await runList(ctx, command);
+      case 'deploy-status':
+      case 'deploy-set-current':
+      case 'deploy-ramp':
+      case 'deploy-unramp':
+        return await runDeploy(ctx, command, resolveDeploymentName(command.deployment, env));
       default:
         return await runSchedule(ctx, command, input);
     }
@@ -111,7 +124,8 @@ function exitCodeOfError(error: unknown): ExitCode {
   if (
     error instanceof InvalidScheduleError ||
     error instanceof InvalidRunFilterError ||
-    error instanceof InvalidTrainingInputError
+    error instanceof InvalidTrainingInputError ||
+    error instanceof InvalidDeploymentArgumentError
   )
     return ExitCode.Usage;
   return ExitCode.Failure;
@@ -121,12 +135,18 @@ function exitCodeOfError(error: unknown): ExitCode {
 export function describeError(error: unknown): string {
   if (error instanceof TemporalConnectionError || error instanceof NoWorkerError) return error.message;
   if (error instanceof WorkflowNotFoundError) return `no run with workflow id ${error.workflowId}`;
+  if (error instanceof DeploymentNotFoundError || error instanceof DeploymentVersionNotFoundError) return error.message;
   if (error instanceof ScheduleNotFoundError) return `no schedule with id ${error.scheduleId}`;
   const text = oneLine(errorMessage(error));
   // The server went away after the connection was made.
   if (isServerUnavailable(error))
     return `Temporal became unavailable (check that the server runs, and --address / TEMPORAL_ADDRESS): ${text}`;
   return text;
+}
+
+/** `--deployment`, else ARKOR_DEPLOYMENT_NAME (the workers' setting), else `arkor-temporal`. */
+export function resolveDeploymentName(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? (env.ARKOR_DEPLOYMENT_NAME?.trim() || DEFAULT_DEPLOYMENT_NAME);
 }
 
 /**
