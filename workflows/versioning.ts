@@ -21,8 +21,10 @@ import { maybeGetActivator } from '@temporalio/workflow/lib/global-attributes.js
  * versioned (as `continueAsNew` otherwise).
  */
 export function continueAsNewOnCurrentVersion<F extends Workflow>(...args: Parameters<F>): Promise<never> {
-  // Defined only on a versioned worker: an unversioned one must report no behavior at all.
-  if (workflowInfo().currentDeploymentVersion === undefined) return makeContinueAsNewFunc<F>()(...args);
+  // Only a versioned worker has a deployment name (an unversioned one has a build id, and must
+  // report no behavior at all: the server would fail the task). This project never gives a worker
+  // a deployment version without versioning.
+  if (!workflowInfo().currentDeploymentVersion?.deploymentName) return makeContinueAsNewFunc<F>()(...args);
   reportAutoUpgradeForThisTask();
   return makeContinueAsNewFunc<F>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(...args);
 }
