@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import type { TrainingRunInput } from '../contract/input.js';
 import type { DeploymentView } from '../service/deployments.js';
+import { TrainingService } from '../service/training-service.js';
 import { workflowBuildId } from '../worker/bundle.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver.js';
 import type { TestWorker } from '../testing/worker.js';
@@ -323,6 +324,32 @@ describe('a deploy under in-flight runs (Worker Versioning)', () => {
     assert.equal(versionOf(drained, buildA)?.status, 'drained');
     assert.match((await deploy('status')).stdout, new RegExp(`^${buildA} +drained +0 .*its workers can stop`, 'm'));
     await workerA.stop();
+  });
+
+  it('runs unversioned with versioning off: no behavior reported, continue-as-new as before', async () => {
+    const taskQueue = `${h.taskQueue}-unversioned`;
+    const worker = await h.startWorker({ ...workerOptions(), taskQueue, versioning: false });
+    assert.equal(worker.version, undefined);
+    const service = new TrainingService(h.temporal.client, { taskQueue });
+    const plan = { maxSteps: 200, loggingSteps: 1, evalSteps: 100, saveSteps: 100 };
+    const { workflowId } = await service.start(
+      trainingInput({ trainer: { name: 'unversioned', ...plan }, continueAsNew: { afterSignals: 5 } }),
+    );
+    const result = await service.outcome(workflowId);
+    assert.equal(result.outcome, 'completed');
+    assert.ok(result.status.runNumber > 1);
+    const runs = await runsOf(h, workflowId, result.status.runNumber);
+    for (const run of runs) {
+      assert.equal(run.failedTasks, 0);
+      assert.deepEqual([...run.builds], [undefined]);
+      assert.ok(
+        run.tasks.every((task) => !task.behavior),
+        `run ${run.runId} reported no versioning behavior`,
+      );
+    }
+    const keys = h.recordsOf(result.jobId!).map((record) => record.key);
+    assert.deepEqual([...keys].sort(), expectedEventKeys(result.jobId!, plan).sort());
+    await worker.stop();
   });
 
   it('ramps and unramps a version; refuses an unknown version or deployment', async () => {
