@@ -573,6 +573,7 @@ function addScheduleCommands(program: Program, finish: (command: Command, cmd: P
 function addDeployCommands(program: Program, finish: (command: Command, cmd: Program) => void): void {
   const deploy = program
     .command('deploy')
+    .helpGroup('Deploys:')
     .summary("the workers' versions: where new runs start, what is still pinned where")
     .description(
       'Worker Versioning (README "Deploys"): every run is pinned to the version of the workers it started on and ' +
@@ -600,6 +601,7 @@ function addDeployCommands(program: Program, finish: (command: Command, cmd: Pro
   const status = deploymentOption(
     deploy
       .command('status')
+      .summary('versions, where new runs start, pinned runs per version')
       .description(
         'The current and ramping versions, and per version its open pinned runs: a version that is neither ' +
           'current nor ramping and has none left can have its workers stopped.',
@@ -616,6 +618,7 @@ function addDeployCommands(program: Program, finish: (command: Command, cmd: Pro
   const setCurrent = deploymentOption(
     deploy
       .command('set-current')
+      .summary('make a version current')
       .description(
         'Make a version current: new runs start on it, runs of other versions move to it at their next ' +
           'continue-as-new; runs pinned to other versions finish there. Its workers must already poll.',
@@ -632,6 +635,7 @@ function addDeployCommands(program: Program, finish: (command: Command, cmd: Pro
   const ramp = deploymentOption(
     deploy
       .command('ramp')
+      .summary('send a percentage of new runs to a version')
       .description(
         'Send a percentage of new runs (and of continue-as-new moves) to a version instead of the current one; ' +
           '`set-current` of that version ends the ramp, `unramp` abandons it.',
@@ -647,7 +651,10 @@ function addDeployCommands(program: Program, finish: (command: Command, cmd: Pro
     );
 
   const unramp = deploymentOption(
-    deploy.command('unramp').description('End a ramp: every new run starts on the current version again.'),
+    deploy
+      .command('unramp')
+      .summary('end a ramp')
+      .description('End a ramp: every new run starts on the current version again.'),
   );
   addConnectionOptions(unramp);
   unramp
