@@ -18,8 +18,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Dynamic config of the dev servers we start (`npm run temporal:dev`, `npm run dev`, the tests'),
  * for Worker Versioning (README "Deploys"). Temporal Server 1.29 (Temporal CLI 1.5.1) has Worker
- * Deployments on by default; the first two keys say so explicitly (servers 1.27 and earlier had
- * them off), the last two make a version's drainage status (`arkor-temporal deploy status`) follow
+ * Deployments on by default; the first two keys say so explicitly (for a CLI built with an older
+ * server, where they were a pre-release off by default), the last two make a version's drainage status (`arkor-temporal deploy status`) follow
  * its pinned runs within seconds instead of after the default 3 minutes: how often a draining
  * version counts its open pinned runs, and how long after a routing change it waits for
  * visibility to catch up first.

@@ -53,7 +53,8 @@ const workerEnvSchema = z.object({
   /**
    * Worker Versioning (README "Deploys"): `on` polls as a version of a worker deployment, and runs
    * stay on the version they started on until they continue as new; `off` for servers without
-   * Worker Deployments (before Temporal Server 1.28, or with `system.enableDeploymentVersions` off).
+   * Worker Deployments (older ones, where they were a pre-release off by default, or with
+   * `system.enableDeploymentVersions` off).
    */
   ARKOR_WORKER_VERSIONING: z.enum(['on', 'off']).default('on'),
   /** The worker deployment: every worker of one fleet (both queues) shares it. */

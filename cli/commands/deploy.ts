@@ -51,9 +51,9 @@ export function formatDeployment(view: DeploymentView): string {
     `deployment  ${view.name}`,
     `current     ${view.currentBuildId ?? '– (none: new runs wait for a current version)'}`,
     `ramping     ${view.ramping ? `${view.ramping.buildId} at ${view.ramping.percent}%` : '–'}`,
-    '',
   ];
-  if (view.versions.length === 0) return `${lines.join('\n')}no versions\n`;
+  const head = `${lines.join('\n')}\n\n`;
+  if (view.versions.length === 0) return `${head}no versions\n`;
   const rows = view.versions.map((version) => [
     version.buildId,
     version.status,
@@ -61,7 +61,7 @@ export function formatDeployment(view: DeploymentView): string {
     version.createdAt?.toISOString() ?? '–',
     advice(version),
   ]);
-  return `${lines.join('\n')}${table(['BUILD ID', 'STATUS', 'PINNED RUNS', 'CREATED', ''], rows)}`;
+  return `${head}${table(['BUILD ID', 'STATUS', 'PINNED RUNS', 'CREATED', ''], rows)}`;
 }
 
 /** What the operator may do with a version's workers. */
