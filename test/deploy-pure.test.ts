@@ -137,6 +137,8 @@ describe('the deploy command line', () => {
         { buildId: 'b3', status: 'current', pinnedRunning: 7, createdAt: new Date('2025-06-03T00:00:00Z') },
         { buildId: 'b2', status: 'draining', pinnedRunning: 2, drainage: 'draining' },
         { buildId: 'b1', status: 'drained', pinnedRunning: 0, drainage: 'drained' },
+        { buildId: 'b0', status: 'draining', pinnedRunning: 0, drainage: 'draining' },
+        { buildId: 'b5', status: 'inactive', pinnedRunning: 0 },
       ],
     };
     const text = formatDeployment(view);
@@ -144,6 +146,8 @@ describe('the deploy command line', () => {
     assert.match(text, /^b4 +ramping +1 +2025-06-04T00:00:00.000Z +takes new runs$/m);
     assert.match(text, /^b2 +draining +2 +– +keep its workers: runs are pinned to it$/m);
     assert.match(text, /^b1 +drained +0 +– +no runs left: its workers can stop$/m);
+    assert.match(text, /^b0 +draining +0 +– +no pinned run counted: stop its workers once it shows drained$/m);
+    assert.match(text, /^b5 +inactive +0 +– +never current: set-current or ramp routes new runs to it$/m);
     assert.match(formatDeployment({ name: 'd', versions: [] }), /current +– \(none: new runs wait/);
   });
 });

@@ -68,5 +68,8 @@ export function formatDeployment(view: DeploymentView): string {
 function advice(version: DeploymentVersionView): string {
   if (version.status === 'current' || version.status === 'ramping') return 'takes new runs';
   if (version.pinnedRunning > 0) return 'keep its workers: runs are pinned to it';
-  return 'no runs left: its workers can stop';
+  if (version.status === 'inactive') return 'never current: set-current or ramp routes new runs to it';
+  // The server waits for visibility to show runs started just before the switch: its word is final.
+  if (version.status === 'drained' || version.drainage === 'drained') return 'no runs left: its workers can stop';
+  return 'no pinned run counted: stop its workers once it shows drained';
 }
