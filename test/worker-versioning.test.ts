@@ -331,13 +331,14 @@ describe('a deploy under in-flight runs (Worker Versioning)', () => {
     const worker = await h.startWorker({ ...workerOptions(), taskQueue, versioning: false });
     assert.equal(worker.version, undefined);
     const service = new TrainingService(h.temporal.client, { taskQueue });
-    const plan = { maxSteps: 200, loggingSteps: 1, evalSteps: 100, saveSteps: 100 };
+    // Six seconds of training: long enough to continue as new while the stream is live.
+    const plan = { maxSteps: 600, loggingSteps: 1, evalSteps: 300, saveSteps: 300 };
     const { workflowId } = await service.start(
       trainingInput({ trainer: { name: 'unversioned', ...plan }, continueAsNew: { afterSignals: 5 } }),
     );
     const result = await service.outcome(workflowId);
     assert.equal(result.outcome, 'completed');
-    assert.ok(result.status.runNumber > 1);
+    assert.ok(result.status.runNumber > 1, `continued as new: ${result.status.runNumber} runs`);
     const runs = await runsOf(h, workflowId, result.status.runNumber);
     for (const run of runs) {
       assert.equal(run.failedTasks, 0);
