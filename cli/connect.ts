@@ -11,8 +11,9 @@ import { listRuns } from '../service/runs.js';
 import { ScheduleService } from '../service/schedules.js';
 import { TrainingService } from '../service/training-service.js';
 import { workflowPollers } from '../service/workers.js';
+import { DeploymentService } from '../service/deployments.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
-import type { RunLister, RunService, ScheduleOps } from './context.js';
+import type { DeploymentOps, RunLister, RunService, ScheduleOps } from './context.js';
 import { ConnectionProblem, TemporalConnectionError } from './errors.js';
 import { oneLine } from './format.js';
 import type { WorkerProbe } from './worker-check.js';
@@ -28,6 +29,7 @@ export interface ConnectedService {
   workers?: WorkerProbe;
   /** The client itself, for what the service API does not cover (the run report reads histories). */
   client?: Client;
+  deployments?: DeploymentOps;
   /** The namespace connected to (for Web UI links); default `default`. */
   namespace?: string;
   /** Closes the connection so the process can exit. */
@@ -103,6 +105,7 @@ export const connectService: ServiceConnector = async (taskQueue, overrides) => 
       pollers: (queue) => workflowPollers(client, queue),
     },
     client,
+    deployments: (deploymentName) => new DeploymentService(client, { deploymentName }),
     namespace: settings.namespace,
     close: () => client.connection.close(),
   };

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { ListRunsFilter, ListRunsOptions, RunSummary } from '../service/runs.js';
 import type { ScheduleService } from '../service/schedules.js';
+import type { DeploymentService } from '../service/deployments.js';
 import type { TrainingService } from '../service/training-service.js';
 import type { WorkerProbe } from './worker-check.js';
 
@@ -13,6 +14,11 @@ export type ScheduleOps = Pick<
   ScheduleService,
   'create' | 'update' | 'list' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'backfill' | 'delete'
 >;
+
+/** A worker deployment's operations (`service/deployments.ts`), for the deployment named. */
+export type DeploymentOps = (
+  deploymentName: string,
+) => Pick<DeploymentService, 'describe' | 'setCurrent' | 'ramp' | 'unramp'>;
 
 /** Lists runs from visibility (`service/runs.ts` `listRuns`, bound to a client). */
 export type RunLister = (filter: ListRunsFilter, options?: ListRunsOptions) => Promise<RunSummary[]>;
@@ -40,6 +46,8 @@ export interface CommandContext {
   workers?: WorkerProbe;
   /** The Temporal client; absent for test fakes (the run report needs it to read histories). */
   client?: Client;
+  /** Absent when the connector provides no worker deployments (test fakes). */
+  deployments?: DeploymentOps;
   /** The task queue runs are started on (`--task-queue`, TEMPORAL_TASK_QUEUE, `arkor-training`). */
   taskQueue: string;
   /** The run's page in the Temporal Web UI; undefined when links are turned off. */

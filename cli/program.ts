@@ -24,6 +24,7 @@ import {
 } from './schedule-args.js';
 import { packageVersion, PACKAGE_NAME } from './version.js';
 import type { CodecServerCommand } from './codec-server.js';
+import { deploymentNameProblem } from '../contract/deployments.js';
 
 /** The raw flags of `emulator`, checked by `emulator/main.ts` (`emulatorOptions`). */
 export interface EmulatorFlags {
@@ -55,7 +56,15 @@ export type Command =
   | { kind: 'server'; port?: number; uiPort?: number; dbFilename?: string }
   | { kind: 'schema' }
   | ReportCommand
-  | CodecServerCommand;
+  | CodecServerCommand
+  | DeployCommand;
+
+/** `deploy <sub>`: the worker deployment's versions and routing. `deployment` undefined: as ARKOR_DEPLOYMENT_NAME says. */
+export type DeployCommand =
+  | { kind: 'deploy-status'; deployment?: string; json: boolean }
+  | { kind: 'deploy-set-current'; buildId: string; deployment?: string }
+  | { kind: 'deploy-ramp'; buildId: string; percent: number; deployment?: string }
+  | { kind: 'deploy-unramp'; deployment?: string };
 
 /** `report <workflow-id>`: a run report from the run's history (cli/commands/report.ts). */
 export interface ReportCommand {
@@ -322,6 +331,7 @@ export function buildProgram(output: ParseOutput, done: (args: CliArgs) => void)
     );
 
   addScheduleCommands(program, finish);
+  addDeployCommands(program, finish);
 
   const worker = program
     .command('worker')
@@ -654,6 +664,115 @@ function addScheduleCommands(program: Program, finish: (command: Command, cmd: P
   remove
     .addHelpText('after', examples(['schedule delete nightly']))
     .action((id: string, _options: unknown, cmd: Program) => finish({ kind: 'schedule-delete', scheduleId: id }, cmd));
+}
+
+/** `deploy <sub>`: which version of the workers new runs start on, and which versions still have runs. */
+function addDeployCommands(program: Program, finish: (command: Command, cmd: Program) => void): void {
+  const deploy = program
+    .command('deploy')
+    .helpGroup('Deploys:')
+    .summary("the workers' versions: where new runs start, what is still pinned where")
+    .description(
+      'Worker Versioning (README "Deploys"): every run is pinned to the version of the workers it started on and ' +
+        'moves to the current version at its next continue-as-new. Show the versions and their pinned runs, make ' +
+        'a version current, or ramp it.',
+    )
+    .addHelpText(
+      'after',
+      examples(['deploy status', 'deploy set-current 0.2.0-3f9a1c2b7d4e5f60', 'deploy ramp 0.2.0-3f9a1c2b7d4e5f60 10']),
+    );
+  const deploymentOption = (command: Program): Program =>
+    command.option(
+      '--deployment <name>',
+      'the worker deployment (ARKOR_DEPLOYMENT_NAME; default arkor-temporal)',
+      (value: string) => commanderParse(() => parseDeploymentName(value)),
+    );
+  const deploymentOf = (options: { deployment?: string }) =>
+    options.deployment === undefined ? {} : { deployment: options.deployment };
+  const buildIdArgument = [
+    '<build-id>',
+    "the version's build id (the workers' ready line prints it)",
+    nonEmpty,
+  ] as const;
+
+  const status = deploymentOption(
+    deploy
+      .command('status')
+      .summary('versions, where new runs start, pinned runs per version')
+      .description(
+        'The current and ramping versions, and per version its open pinned runs: a version that is neither ' +
+          'current nor ramping and has none left can have its workers stopped.',
+      ),
+  );
+  addOutputOptions(status, 'the deployment: currentBuildId, ramping, versions with pinnedRunning');
+  addConnectionOptions(status);
+  status
+    .addHelpText('after', examples(['deploy status', 'deploy status --deployment arkor-eu --json']))
+    .action((options: { deployment?: string }, cmd: Program) =>
+      finish({ kind: 'deploy-status', ...deploymentOf(options), json: isJson(cmd) }, cmd),
+    );
+
+  const setCurrent = deploymentOption(
+    deploy
+      .command('set-current')
+      .summary('make a version current')
+      .description(
+        'Make a version current: new runs start on it, runs of other versions move to it at their next ' +
+          'continue-as-new; runs pinned to other versions finish there. Its workers must already poll.',
+      )
+      .argument(...buildIdArgument),
+  );
+  addConnectionOptions(setCurrent);
+  setCurrent
+    .addHelpText('after', examples(['deploy set-current 0.2.0-3f9a1c2b7d4e5f60']))
+    .action((buildId: string, options: { deployment?: string }, cmd: Program) =>
+      finish({ kind: 'deploy-set-current', buildId, ...deploymentOf(options) }, cmd),
+    );
+
+  const ramp = deploymentOption(
+    deploy
+      .command('ramp')
+      .summary('send a percentage of new runs to a version')
+      .description(
+        'Send a percentage of new runs (and of continue-as-new moves) to a version instead of the current one; ' +
+          '`set-current` of that version ends the ramp, `unramp` abandons it.',
+      )
+      .argument(...buildIdArgument)
+      .argument('<percent>', 'from 0 to 100', (value: string) => commanderParse(() => parsePercent(value))),
+  );
+  addConnectionOptions(ramp);
+  ramp
+    .addHelpText('after', examples(['deploy ramp 0.2.0-3f9a1c2b7d4e5f60 10']))
+    .action((buildId: string, percent: number, options: { deployment?: string }, cmd: Program) =>
+      finish({ kind: 'deploy-ramp', buildId, percent, ...deploymentOf(options) }, cmd),
+    );
+
+  const unramp = deploymentOption(
+    deploy
+      .command('unramp')
+      .summary('end a ramp')
+      .description('End a ramp: every new run starts on the current version again.'),
+  );
+  addConnectionOptions(unramp);
+  unramp
+    .addHelpText('after', examples(['deploy unramp']))
+    .action((options: { deployment?: string }, cmd: Program) =>
+      finish({ kind: 'deploy-unramp', ...deploymentOf(options) }, cmd),
+    );
+}
+
+function parseDeploymentName(value: string): string {
+  const name = value.trim();
+  const problem = deploymentNameProblem(name);
+  if (problem) throw new UsageError(`a deployment name ${problem}.`);
+  return name;
+}
+
+function parsePercent(value: string): number {
+  const percent = Number(value);
+  if (value.trim() === '' || !Number.isFinite(percent) || percent < 0 || percent > 100)
+    throw new UsageError('must be a number from 0 to 100.');
+  return percent;
 }
 
 /** `-o, --output text|json` and its shorthand `--json`. */

@@ -21,6 +21,13 @@ import { runWatch } from './commands/watch.js';
 import { runList } from './commands/list.js';
 import { runSchedule } from './commands/schedule.js';
 import { runReport } from './commands/report.js';
+import { runDeploy } from './commands/deploy.js';
+import {
+  DeploymentNotFoundError,
+  DeploymentVersionNotFoundError,
+  InvalidDeploymentArgumentError,
+} from '../service/deployments.js';
+import { DEFAULT_DEPLOYMENT_NAME } from '../contract/deployments.js';
 import { InvalidRunFilterError } from '../service/runs.js';
 import { InvalidScheduleError } from '../service/schedules.js';
 import { InvalidTrainingInputError } from '../contract/input.js';
@@ -68,6 +75,7 @@ export async function runRemote(command: RemoteCommand, args: CliArgs, deps: Cli
     ...(connected.listRuns ? { listRuns: connected.listRuns } : {}),
     ...(connected.workers ? { workers: connected.workers } : {}),
     ...(connected.client ? { client: connected.client } : {}),
+    ...(connected.deployments ? { deployments: connected.deployments } : {}),
   };
   try {
     switch (command.kind) {
@@ -94,6 +102,11 @@ export async function runRemote(command: RemoteCommand, args: CliArgs, deps: Cli
         return await runList(ctx, command);
       case 'report':
         return await runReport(ctx, command);
+      case 'deploy-status':
+      case 'deploy-set-current':
+      case 'deploy-ramp':
+      case 'deploy-unramp':
+        return await runDeploy(ctx, command, resolveDeploymentName(command.deployment, env));
       default:
         return await runSchedule(ctx, command, input);
     }
@@ -118,7 +131,8 @@ function exitCodeOfError(error: unknown): ExitCode {
   if (
     error instanceof InvalidScheduleError ||
     error instanceof InvalidRunFilterError ||
-    error instanceof InvalidTrainingInputError
+    error instanceof InvalidTrainingInputError ||
+    error instanceof InvalidDeploymentArgumentError
   )
     return ExitCode.Usage;
   return ExitCode.Failure;
@@ -128,12 +142,18 @@ function exitCodeOfError(error: unknown): ExitCode {
 export function describeError(error: unknown): string {
   if (error instanceof TemporalConnectionError || error instanceof NoWorkerError) return error.message;
   if (error instanceof WorkflowNotFoundError) return `no run with workflow id ${error.workflowId}`;
+  if (error instanceof DeploymentNotFoundError || error instanceof DeploymentVersionNotFoundError) return error.message;
   if (error instanceof ScheduleNotFoundError) return `no schedule with id ${error.scheduleId}`;
   const text = oneLine(errorMessage(error));
   // The server went away after the connection was made.
   if (isServerUnavailable(error))
     return `Temporal became unavailable (check that the server runs, and --address / TEMPORAL_ADDRESS): ${text}`;
   return text;
+}
+
+/** `--deployment`, else ARKOR_DEPLOYMENT_NAME (the workers' setting), else `arkor-temporal`. */
+export function resolveDeploymentName(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? (env.ARKOR_DEPLOYMENT_NAME?.trim() || DEFAULT_DEPLOYMENT_NAME);
 }
 
 /**

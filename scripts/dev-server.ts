@@ -16,6 +16,30 @@ import { errorMessage } from '../contract/errors.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Dynamic config of the dev servers we start (`npm run temporal:dev`, `npm run dev`, the tests'),
+ * for Worker Versioning (README "Deploys"). Temporal Server 1.29 (Temporal CLI 1.5.1) has Worker
+ * Deployments on by default; the first two keys say so explicitly (for a CLI built with an older
+ * server, where they were a pre-release off by default), the last two make a version's drainage status (`arkor-temporal deploy status`) follow
+ * its pinned runs within seconds instead of after the default 3 minutes: how often a draining
+ * version counts its open pinned runs, and how long after a routing change it waits for
+ * visibility to catch up first.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | string>> = {
+  'system.enableDeploymentVersions': true,
+  'frontend.workerVersioningWorkflowAPIs': true,
+  'matching.wv.VersionDrainageStatusRefreshInterval': '5s',
+  'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '5s',
+};
+
+/** `DEV_SERVER_DYNAMIC_CONFIG` as `temporal server start-dev` arguments (values are JSON). */
+export function dynamicConfigArgs(): string[] {
+  return Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
+}
+
 /** The `temporal server start-dev` arguments for a persistent local server. */
 export function devServerArgs(options: { port: number; uiPort: number; dbFile: string }): string[] {
   const typeNames = {
@@ -41,6 +65,7 @@ export function devServerArgs(options: { port: number; uiPort: number; dbFile: s
     '--log-level',
     'warn',
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${typeNames[key.type]}`]),
+    ...dynamicConfigArgs(),
   ];
 }
 

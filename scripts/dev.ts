@@ -32,6 +32,9 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadWorkerSettings } from '../worker/config.js';
 import { createTrainingWorkers } from '../worker/create-worker.js';
 import { buildActivityDeps } from '../worker/deps.js';
+import { workflowBuildId } from '../worker/bundle.js';
+import { deploymentNameOf } from '../contract/deployments.js';
+import { describeReadiness, type WorkerVersioning } from '../worker/versioning.js';
 import { devServerArgs } from './dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { ensureTemporalCli } from './temporal-cli.js';
@@ -169,6 +172,7 @@ async function main(options: DevOptions): Promise<number> {
     shutdownGraceMs: 2000,
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
     deps,
+    ...(workerSettings.ARKOR_WORKER_VERSIONING === 'on' ? { versioning: await devVersioning(taskQueue) } : {}),
   });
   const workersDone = workers.run();
   cleanups.push(async () => {
@@ -176,7 +180,8 @@ async function main(options: DevOptions): Promise<number> {
     await workersDone;
     await connection.close();
   });
-  say(`Worker: polling ${taskQueue}`);
+  const readiness = await Promise.race([workers.ready(), workersDone.then(() => undefined)]);
+  say(`Worker: polling ${taskQueue}${readiness ? `; ${describeReadiness(readiness)}` : ' (unversioned)'}`);
 
   const service = new TrainingService(client, { taskQueue });
   const { workflowId } = await service.start(input, { workflowId: `dev-${input.trainer.name}-${Date.now()}` });
@@ -199,6 +204,27 @@ async function main(options: DevOptions): Promise<number> {
     await new Promise<never>(() => undefined);
   }
   return exitCode;
+}
+
+/**
+ * The dev worker's version: a deployment of the dev queue's own (so that making it current moves
+ * no other fleet on the same server) that it makes current at every start, so the code being
+ * edited takes the new runs. `ARKOR_DEPLOYMENT_NAME`, `ARKOR_BUILD_ID` and `ARKOR_BECOME_CURRENT`
+ * override; a run of an earlier session whose workflow code changed since stays pinned to its own
+ * version (a worker of that code finishes it).
+ */
+async function devVersioning(taskQueue: string): Promise<WorkerVersioning> {
+  const env = process.env;
+  const settings = loadWorkerSettings({
+    ARKOR_DEPLOYMENT_NAME: deploymentNameOf(taskQueue),
+    ARKOR_BECOME_CURRENT: 'always',
+    ...env,
+  });
+  return {
+    deploymentName: settings.ARKOR_DEPLOYMENT_NAME,
+    buildId: settings.ARKOR_BUILD_ID ?? (await workflowBuildId()),
+    becomeCurrent: settings.ARKOR_BECOME_CURRENT,
+  };
 }
 
 /** Set once the run has ended: Ctrl-C after that is the normal way out. */

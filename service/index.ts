@@ -44,3 +44,13 @@ export {
   type ListRunsOptions,
   type RunSummary,
 } from './runs.js';
+export {
+  DeploymentNotFoundError,
+  DeploymentService,
+  DeploymentVersionNotFoundError,
+  InvalidDeploymentArgumentError,
+  type DeploymentServiceOptions,
+  type DeploymentVersionView,
+  type DeploymentView,
+  type VersionStatus,
+} from './deployments.js';

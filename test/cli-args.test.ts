@@ -199,7 +199,18 @@ describe('help, version and suggestions', () => {
       assert.equal(run.code, ExitCode.Ok, argv.join(' '));
       assert.equal(run.stderr, '');
       assert.match(run.stdout, /^Usage: arkor-temporal \[options\] \[command\]/);
-      for (const command of ['start', 'status', 'watch', 'stop', 'cancel', 'approve', 'reject', 'list', 'schedule'])
+      for (const command of [
+        'start',
+        'status',
+        'watch',
+        'stop',
+        'cancel',
+        'approve',
+        'reject',
+        'list',
+        'schedule',
+        'deploy',
+      ])
         assert.match(run.stdout, new RegExp(`^  ${command} `, 'm'), command);
       for (const command of ['worker', 'dev', 'server', 'emulator', 'schema'])
         assert.match(run.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
@@ -220,6 +231,11 @@ describe('help, version and suggestions', () => {
       ['schedule'],
       ['schedule', 'create'],
       ['schedule', 'backfill'],
+      ['deploy'],
+      ['deploy', 'status'],
+      ['deploy', 'set-current'],
+      ['deploy', 'ramp'],
+      ['deploy', 'unramp'],
       ['worker'],
       ['dev'],
       ['server'],

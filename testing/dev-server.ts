@@ -11,6 +11,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { dynamicConfigArgs } from '../scripts/dev-server.js';
 import { ensureTemporalCli } from '../scripts/temporal-cli.js';
 import { searchAttributeKeys } from '../contract/search-attributes.js';
 
@@ -81,6 +82,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       ip: '127.0.0.1',
       searchAttributes: [...searchAttributeKeys],
       log: { format: 'pretty', level: options.serverLogLevel ?? 'error' },
+      // Worker Versioning (scripts/dev-server.ts, DEV_SERVER_DYNAMIC_CONFIG).
+      extraArgs: dynamicConfigArgs(),
     },
   });
   return {

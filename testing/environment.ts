@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArkorClient } from '../arkor/index.js';
 import type { TrainingRunInput } from '../contract/input.js';
+import { deploymentNameOf } from '../contract/deployments.js';
 import type { RunResult } from '../contract/result.js';
 import type { EmulatorOptions } from '../emulator/index.js';
 import { TrainingService, type StartOptions } from '../service/index.js';
@@ -65,7 +66,8 @@ export interface TestEnvironment {
   startWorker(options?: EnvironmentWorkerOptions): Promise<TestWorker>;
   /**
    * `worker.ts` as a child process on the environment's server, task queue and emulator, with
-   * `ARKOR_KEY_STORE_DIR` = `keyStoreDir` and `ARKOR_SHUTDOWN_GRACE_MS` = 1000 unless `env` says
+   * `ARKOR_KEY_STORE_DIR` = `keyStoreDir`, `ARKOR_SHUTDOWN_GRACE_MS` = 1000 and
+   * `ARKOR_DEPLOYMENT_NAME` = `taskQueue` (the in-process workers' deployment) unless `env` says
    * otherwise; resolves once it is ready. `close()` kills it if the test did not.
    */
   spawnWorker(env?: NodeJS.ProcessEnv): Promise<ChildWorker>;
@@ -109,6 +111,8 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
         taskQueue: workerOptions.taskQueue ?? taskQueue,
       });
       const handle: TestWorker = {
+        ...(worker.version ? { version: worker.version } : {}),
+        ...(worker.readiness ? { readiness: worker.readiness } : {}),
         async stop() {
           await worker.stop();
           workers.delete(handle);
@@ -120,7 +124,13 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
     async spawnWorker(env = {}) {
       const child = await spawnWorkerProcess(
         { temporal, taskQueue, emulator },
-        { ARKOR_KEY_STORE_DIR: keyStoreDir, ARKOR_SHUTDOWN_GRACE_MS: '1000', ...env },
+        // A deployment of the environment's own, as for its in-process workers.
+        {
+          ARKOR_KEY_STORE_DIR: keyStoreDir,
+          ARKOR_SHUTDOWN_GRACE_MS: '1000',
+          ARKOR_DEPLOYMENT_NAME: deploymentNameOf(taskQueue),
+          ...env,
+        },
       );
       const tracked: ChildWorker = {
         ...child,

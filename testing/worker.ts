@@ -12,16 +12,20 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
+import type { WorkerOptions } from '@temporalio/worker';
 import type { StreamSettings } from '../activities/index.js';
 import { fileKeyStore } from '../activities/key-store.js';
 import type { NotificationChannels } from '../activities/notification-channels.js';
 import type { ArkorClient } from '../arkor/index.js';
 import type { PreconditionRegistry } from '../extensions/preconditions.js';
 import { loadWorkerSettings } from '../worker/config.js';
+import { workflowBuildId } from '../worker/bundle.js';
+import { deploymentNameOf } from '../contract/deployments.js';
 import { createTrainingWorkers } from '../worker/create-worker.js';
 import type { WorkerTracing } from '../worker/tracing.js';
 import { buildActivityDeps } from '../worker/deps.js';
+import { describeReadiness, type VersionReadiness, type WorkerVersioning } from '../worker/versioning.js';
 import type { DevServer } from './dev-server.js';
 
 /** Options of `startTestWorker`: `temporal`, `arkor` and `taskQueue` are required, the rest has defaults. */
@@ -65,10 +69,27 @@ export interface TestWorkerOptions {
   dataConverter?: DataConverter;
   /** Where spans go, e.g. `workerTracing(new SimpleSpanProcessor(new InMemorySpanExporter()))`. Default: none. */
   tracing?: WorkerTracing;
+  /**
+   * Worker Versioning: `false` for an unversioned worker, else what to change of its version.
+   * Defaults: deployment = the task queue (each test's runs in a deployment of their own), build
+   * id = the workflow code's (`workflowBuildId()`), `becomeCurrent: 'fresh'` (the first version of
+   * the deployment takes the new runs). `startTestWorker` resolves once the version is registered
+   * (and current, when it made itself current).
+   */
+  versioning?: false | Partial<WorkerVersioning>;
+  /**
+   * Other workflow code (the SDK's `workflowBundle` option), e.g. the next version of the
+   * workflows in a deploy test; give it a `versioning.buildId` of its own. Default: this package's.
+   */
+  workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
 /** A running in-process worker. */
 export interface TestWorker {
+  /** The version it polls as; undefined when unversioned. */
+  readonly version?: WorkerDeploymentVersion;
+  /** Where its version stood once it polled; undefined when unversioned. */
+  readonly readiness?: VersionReadiness;
   /** Shuts the worker down and waits until it stopped. Idempotent. */
   stop(): Promise<void>;
 }
@@ -94,6 +115,16 @@ export async function startTestWorker(options: TestWorkerOptions): Promise<TestW
     shutdownGraceMs: options.shutdownGraceMs ?? 1000,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+    ...(options.versioning === false
+      ? {}
+      : {
+          versioning: {
+            deploymentName: options.versioning?.deploymentName ?? deploymentNameOf(options.taskQueue),
+            buildId: options.versioning?.buildId ?? (await workflowBuildId()),
+            becomeCurrent: options.versioning?.becomeCurrent ?? 'fresh',
+          },
+        }),
     deps: await buildActivityDeps(
       { settings: loadWorkerSettings(modules), arkor: options.arkor, env: options.env ?? process.env },
       {
@@ -106,13 +137,21 @@ export async function startTestWorker(options: TestWorkerOptions): Promise<TestW
   });
   const done = workers.run();
   let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      workers.shutdown();
+      await done;
+    })();
+    return stopping;
+  };
+  const readiness = await Promise.race([workers.ready(), done.then(() => undefined)]);
+  if (readiness?.problem) {
+    await stop().catch(() => undefined);
+    throw new Error(`The test worker's ${describeReadiness(readiness)} (versioning: false for an unversioned worker)`);
+  }
   return {
-    stop() {
-      stopping ??= (async () => {
-        workers.shutdown();
-        await done;
-      })();
-      return stopping;
-    },
+    ...(workers.version ? { version: workers.version } : {}),
+    ...(readiness ? { readiness } : {}),
+    stop,
   };
 }

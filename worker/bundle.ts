@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { packageVersion } from '../cli/version.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Running compiled (from `dist/`) rather than from the TypeScript sources. */
@@ -54,6 +55,25 @@ export async function workflowSourceHash(): Promise<string> {
     if (existsSync(file)) hash.update(await readFile(file));
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The build id of this code's workers (Worker Versioning, README "Deploys"): the package version
+ * and a hash of the workflow code they run — of the prebuilt bundle when the package has one, else
+ * of its sources (`workflowSourceHash`). Code that schedules the same commands keeps its build id
+ * across deploys of anything else (callbacks, activities, settings); a change to the workflows,
+ * the contract or the lockfile makes a new version.
+ */
+export async function workflowBuildId(): Promise<string> {
+  const prebuilt = join(root, PREBUILT_BUNDLE_FILE);
+  const hash =
+    compiled && existsSync(prebuilt)
+      ? createHash('sha256')
+          .update(await readFile(prebuilt))
+          .digest('hex')
+          .slice(0, 16)
+      : await workflowSourceHash();
+  return `${packageVersion(root)}-${hash}`;
 }
 
 /** Bundles the workflow code (quietly) into one file's text. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { RUN_LABEL } from '../contract/metrics.js';
+import { buildIdProblem, DEFAULT_DEPLOYMENT_NAME, deploymentNameProblem } from '../contract/deployments.js';
 import { DEFAULT_TASK_QUEUE } from '../contract/task-queues.js';
 import { logEnvShape } from '../service/logging.js';
 
@@ -51,6 +52,36 @@ const workerEnvSchema = z.object({
   ARKOR_STREAM_PROGRESS_BUDGET_MS: ms.default(30 * 60_000),
   /** First wait before a blocked stream (401/403/426) tries again; doubles up to 10 minutes. */
   ARKOR_STREAM_BLOCKED_RETRY_MS: ms.default(30_000),
+  /**
+   * Worker Versioning (README "Deploys"): `on` polls as a version of a worker deployment, and runs
+   * stay on the version they started on until they continue as new; `off` for servers without
+   * Worker Deployments (older ones, where they were a pre-release off by default, or with
+   * `system.enableDeploymentVersions` off).
+   */
+  ARKOR_WORKER_VERSIONING: z.enum(['on', 'off']).default('on'),
+  /** The worker deployment: every worker of one fleet (both queues) shares it. */
+  ARKOR_DEPLOYMENT_NAME: z
+    .string()
+    .superRefine((name, ctx) => {
+      const problem = deploymentNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(DEFAULT_DEPLOYMENT_NAME),
+  /** This worker's version in the deployment. Unset: the package version and the workflow code's hash. */
+  ARKOR_BUILD_ID: z
+    .string()
+    .superRefine((buildId, ctx) => {
+      const problem = buildIdProblem(buildId);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  /**
+   * When this worker makes its version the deployment's current one (new runs start on the
+   * current version): `fresh` only a deployment that has never had a current or ramping version
+   * (the first deploy), `always` at every start (development), `never` (`arkor-temporal deploy`
+   * does it).
+   */
+  ARKOR_BECOME_CURRENT: z.enum(['fresh', 'always', 'never']).default('fresh'),
   /** How long activities get to finish on SIGINT/SIGTERM before they are cancelled. */
   ARKOR_SHUTDOWN_GRACE_MS: ms.default(10_000),
   /** Serve Prometheus metrics on this port (all interfaces). Off by default. */

@@ -3,7 +3,8 @@
  * cancel) and the stream queue (wait activities), each with its own concurrency limit, so
  * that hours-long streams never take the slots callbacks need.
  */
-import type { DataConverter } from '@temporalio/common';
+import { hostname } from 'node:os';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import {
   makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
@@ -16,6 +17,7 @@ import {
   type InjectedSinks,
   type NativeConnection,
   Worker,
+  type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities, createStreamQueueActivities, type ActivityDeps } from '../activities/index.js';
 import { keepAliveInterceptor } from './keep-alive-interceptor.js';
@@ -24,6 +26,13 @@ import { trainingMetricsSinks, type TrainingMetricsOptions } from './training-me
 import { streamTaskQueue } from '../contract/task-queues.js';
 import { workflowBundlePath } from './bundle.js';
 import type { WorkerTracing } from './tracing.js';
+import {
+  registerVersion,
+  workerDeploymentOptions,
+  type PolledQueue,
+  type VersionReadiness,
+  type WorkerVersioning,
+} from './versioning.js';
 
 export interface TrainingWorkerOptions {
   connection: NativeConnection;
@@ -57,11 +66,29 @@ export interface TrainingWorkerOptions {
    * processor). Default: none, the workflows' spans are dropped and activities open none.
    */
   tracing?: WorkerTracing;
+  /**
+   * Worker Versioning: the deployment version both queues poll as, every workflow PINNED to it
+   * (worker/versioning.ts). Default: none, an unversioned worker.
+   */
+  versioning?: WorkerVersioning;
+  /**
+   * The workflow code, as the SDK's `workflowBundle` option. Default: this package's workflows
+   * (`workflowBundlePath()`). Another version of the workflows needs a build id of its own.
+   */
+  workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
 export interface TrainingWorkers {
+  /** The version the workers poll as; undefined for unversioned workers. */
+  readonly version: WorkerDeploymentVersion | undefined;
   /** Runs until `shutdown()` (or a fatal worker error); resolves once every worker stopped. */
   run(): Promise<void>;
+  /**
+   * Once `run()` polls: where the version stands — registered with the server with every queue
+   * it polls, and current if `versioning.becomeCurrent` made it so. Undefined for unversioned
+   * workers (at once). Never rejects.
+   */
+  ready(): Promise<VersionReadiness | undefined>;
   shutdown(): void;
 }
 
@@ -72,6 +99,7 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
     namespace: options.namespace ?? 'default',
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.versioning ? { workerDeploymentOptions: workerDeploymentOptions(options.versioning) } : {}),
   };
   const tracing = tracingInterceptors(options.tracing);
   let main: Worker | undefined;
@@ -80,7 +108,7 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
     main = await Worker.create({
       ...common,
       taskQueue: options.taskQueue,
-      workflowBundle: { codePath: await workflowBundlePath() },
+      workflowBundle: options.workflowBundle ?? { codePath: await workflowBundlePath() },
       // A workflow whose worker died waits this long before another worker takes its tasks
       // (the SDK's default is 10 s): the dominant cost of recovering from a killed worker.
       stickyQueueScheduleToStartTimeout: '2s',
@@ -121,18 +149,41 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
     if (worker?.getState() === 'RUNNING') worker.shutdown();
   };
   let streamsStopped: Promise<unknown> = Promise.resolve();
+  let stopping = false;
+  let polling: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (polling = resolve));
+  const { versioning } = options;
+  const readiness: Promise<VersionReadiness | undefined> = versioning
+    ? started.then(() =>
+        registerVersion({
+          service: options.connection.workflowService,
+          namespace: common.namespace,
+          versioning,
+          polled: polledQueues(options.taskQueue, queues),
+          runsWorkflows: main !== undefined,
+          identity: `${process.pid}@${hostname()}`,
+          stopped: () => stopping,
+        }),
+      )
+    : Promise.resolve(undefined);
   return {
+    version: versioning ? { deploymentName: versioning.deploymentName, buildId: versioning.buildId } : undefined,
+    ready: () => readiness,
     run: async () => {
       const running = workers.map((worker) => worker.run());
+      polling();
       if (streams) streamsStopped = running[workers.indexOf(streams)]?.catch(() => undefined) ?? streamsStopped;
       // One worker failing must stop the others, or the process would half-serve its queues.
       try {
         await Promise.all(running);
       } finally {
+        stopping = true;
         for (const worker of workers) stop(worker);
       }
     },
     shutdown: () => {
+      stopping = true;
+      polling();
       stop(streams);
       if (!main || !streams) return stop(main);
       // The main queue stops once the streams have: a stream signals its run until its attempt
@@ -147,6 +198,16 @@ export async function createTrainingWorkers(options: TrainingWorkerOptions): Pro
       });
     },
   };
+}
+
+/** What the workers of `queues` poll: the version lists each once its first poll reached the server. */
+function polledQueues(taskQueue: string, queues: 'all' | 'main' | 'streams'): PolledQueue[] {
+  const main: PolledQueue[] = [
+    { name: taskQueue, kind: 'workflow' },
+    { name: taskQueue, kind: 'activity' },
+  ];
+  const streams: PolledQueue[] = [{ name: streamTaskQueue(taskQueue), kind: 'activity' }];
+  return queues === 'main' ? main : queues === 'streams' ? streams : [...main, ...streams];
 }
 
 /** The longest the main queue waits for the stream queue's shutdown (normally tens of ms). */

@@ -13,6 +13,7 @@
  * envconfig (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, profiles…), Arkor credentials from the
  * environment or `arkor login`, the `ARKOR_*` worker settings from the environment.
  */
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import { ArkorClient, type ArkorConnection, resolveArkorConnection } from '../arkor/index.js';
 import { streamTaskQueue } from '../contract/task-queues.js';
@@ -22,9 +23,11 @@ import { scorerRegistryFrom, type Scorer } from '../extensions/scorers.js';
 import { loadTemporalSettings, type TemporalSettings } from '../service/connection.js';
 import { loadWorkerSettings, type WorkerSettings } from './config.js';
 import { connectWorker } from './connection.js';
+import { workflowBuildId } from './bundle.js';
 import { createTrainingWorkers } from './create-worker.js';
 import type { WorkerTracing } from './tracing.js';
 import { buildActivityDeps, type DepsOverrides } from './deps.js';
+import type { BecomeCurrent, VersionReadiness, WorkerVersioning } from './versioning.js';
 
 export interface CreateWorkerOptions {
   /**
@@ -49,6 +52,15 @@ export interface CreateWorkerOptions {
   env?: NodeJS.ProcessEnv;
   /** Where spans go (worker/tracing.ts). Default: none (the worker process: `tracingFromEnv`). */
   tracing?: WorkerTracing;
+  /**
+   * Worker Versioning (README "Deploys"): `false` for unversioned workers (servers without Worker
+   * Deployments), or what to change of the version the workers poll as. Defaults:
+   * `ARKOR_WORKER_VERSIONING` (`on`), `deploymentName` `ARKOR_DEPLOYMENT_NAME` (`arkor-temporal`),
+   * `buildId` `ARKOR_BUILD_ID` (the package version and a hash of the workflow code,
+   * `workflowBuildId()`), `becomeCurrent` `ARKOR_BECOME_CURRENT` (`fresh`: only the first version of
+   * a new deployment makes itself current; later ones wait for `arkor-temporal deploy set-current`).
+   */
+  versioning?: false | Partial<WorkerVersioning>;
 }
 
 /** A started set of training workers (the main queue and the stream queue). */
@@ -65,6 +77,13 @@ export interface TrainingWorker {
   /** The notification channels it delivers to (`ARKOR_NOTIFY_*`), by name. */
   readonly notificationChannels: readonly string[];
   readonly settings: WorkerSettings;
+  /** The deployment version it polls as; undefined when versioning is off. */
+  readonly version: WorkerDeploymentVersion | undefined;
+  /**
+   * Once `run()` polls: whether the version is registered and current (or why not). Undefined when
+   * versioning is off. Never rejects.
+   */
+  ready(): Promise<VersionReadiness | undefined>;
   /** Polls until `shutdown()` (or a fatal worker error); resolves once every worker stopped. */
   run(): Promise<void>;
   /** Starts a graceful shutdown: streams move to other workers at once, activities get the grace time. */
@@ -115,6 +134,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
       ? options.arkor
       : new ArkorClient(options.arkor ?? (await resolveArkorConnection({ env })));
   const deps = await buildActivityDeps({ settings, arkor, env }, overridesOf(options));
+  const versioning = await versioningOf(options.versioning, settings);
   const connection = options.connection ?? (await connectWorker(temporal));
   const workers = await createTrainingWorkers({
     connection,
@@ -131,6 +151,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
     metrics: { runLabel: settings.ARKOR_METRICS_RUN_LABEL },
     ...(options.tracing ? { tracing: options.tracing } : {}),
     deps,
+    ...(versioning ? { versioning } : {}),
   });
   return {
     taskQueue: settings.TEMPORAL_TASK_QUEUE,
@@ -140,6 +161,8 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
     callbackSets: [...deps.callbackSets.keys()],
     notificationChannels: [...deps.notificationChannels.keys()],
     settings,
+    version: workers.version,
+    ready: () => workers.ready(),
     async run() {
       try {
         await workers.run();
@@ -151,7 +174,23 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<T
   };
 }
 
+/** The version to poll as: the options over the settings; undefined when versioning is off. */
+async function versioningOf(
+  option: CreateWorkerOptions['versioning'],
+  settings: WorkerSettings,
+): Promise<WorkerVersioning | undefined> {
+  if (option === false || (option === undefined && settings.ARKOR_WORKER_VERSIONING === 'off')) return undefined;
+  const becomeCurrent: BecomeCurrent = option?.becomeCurrent ?? settings.ARKOR_BECOME_CURRENT;
+  return {
+    deploymentName: option?.deploymentName ?? settings.ARKOR_DEPLOYMENT_NAME,
+    buildId: option?.buildId ?? settings.ARKOR_BUILD_ID ?? (await workflowBuildId()),
+    becomeCurrent,
+  };
+}
+
 export { installWorkerRuntime } from './runtime.js';
+export { workflowBuildId } from './bundle.js';
+export type { BecomeCurrent, VersionReadiness, WorkerVersioning } from './versioning.js';
 export { runWorkerProcess, type WorkerProcessOptions } from './process.js';
 export { tracingFromEnv, workerTracing, type TracingSetup, type WorkerTracing } from './tracing.js';
 export type { TemporalSettings } from '../service/connection.js';

@@ -13,6 +13,7 @@ import { createWorker } from './index.js';
 import { installWorkerRuntime } from './runtime.js';
 import { tracingFromEnv, tracingRequestedBy } from './tracing.js';
 import { handleShutdownRequests } from './shutdown.js';
+import { describeReadiness } from './versioning.js';
 
 /** What the command line sets over the environment (each undefined one: as the environment says). */
 export interface WorkerProcessOptions {
@@ -61,6 +62,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     temporal: loadTemporalSettings(options.connection),
     ...(tracing ? { tracing } : {}),
   });
+  const { version } = worker;
   const ready = {
     namespace: worker.namespace,
     address: worker.address,
@@ -68,22 +70,31 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     streamQueue: worker.streamTaskQueue,
     callbackSets: worker.callbackSets.join(','),
     notificationChannels: worker.notificationChannels.join(',') || '-',
+    ...(version ? { deployment: version.deploymentName, buildId: version.buildId } : { versioning: 'off' }),
     ...(metricsUrl ? { metrics: metricsUrl } : {}),
     ...(tracing ? { traces: tracingRequestedBy(env) } : {}),
   };
-  say(
-    settings.ARKOR_LOG_FORMAT === 'json'
-      ? 'worker ready'
-      : `worker ready: ${Object.entries(ready)
-          .map(([key, value]) => `${key}=${value}`)
-          .join(' ')}`,
-    ready,
-  );
+  const sayReady = (): void =>
+    say(
+      settings.ARKOR_LOG_FORMAT === 'json'
+        ? 'worker ready'
+        : `worker ready: ${Object.entries(ready)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(' ')}`,
+      ready,
+    );
   // A stop requested during start-up: nothing to run. Otherwise the workers are marked running
   // synchronously inside run(), before any later signal can ask them to shut down.
   if (shutdown.request === undefined) {
     const done = worker.run();
     shutdown.onRequest(() => worker.shutdown());
+    // Ready once the version is registered (and current, if it is to make itself current): runs
+    // started from then on reach it.
+    const readiness = await Promise.race([worker.ready(), done.then(() => undefined)]);
+    if (shutdown.request === undefined) {
+      sayReady();
+      if (readiness) (readiness.problem ? console.error : console.log)(describeReadiness(readiness));
+    }
     await done;
   }
   const request = shutdown.request;

@@ -15,7 +15,6 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  continueAsNew,
   isCancellation,
   log,
   patched,
@@ -48,6 +47,7 @@ import { firstRunSettings } from './run-settings.js';
 import { RunState } from './run-state.js';
 import { StopControl } from './run-stop.js';
 import { type RunningStream, streamStarter } from './run-stream.js';
+import { continueAsNewOnCurrentVersion } from './versioning.js';
 
 /** The activities that prepare a run. */
 function preparationActivities(input: ValidTrainingRunInput) {
@@ -371,7 +371,8 @@ class TrainingRun {
       cursor: resume.cursor,
       carried: resume.pendingEvents.length,
     });
-    return continueAsNew<typeof trainingRun>({ ...this.input, resume });
+    // Onto the deployment's current version (workflows/versioning.ts): the run is pinned until here.
+    return continueAsNewOnCurrentVersion<typeof trainingRun>({ ...this.input, resume });
   }
 }
 
