@@ -138,6 +138,61 @@ describe('seeing the training', () => {
     }
   });
 
+  it('the Web UI follows the run: describe shows the summary at once and current details at each phase', async () => {
+    const worker = await h.startWorker();
+    try {
+      // Queued for a while, then long enough in training to be seen there.
+      h.emulator.setBehaviour({ kind: 'nameContains', text: 'phases-run' }, { queueMs: 1_500 });
+      const { workflowId, handle } = await h.service.start(
+        trainingInput({ trainer: { name: 'phases-run', maxSteps: 400, loggingSteps: 10, saveSteps: 200 } }),
+      );
+      // Set by the client at start: there before the workflow has run a single task.
+      assert.equal(await (await handle.describe()).staticSummary(), `phases-run · ${MODEL}`);
+
+      const seen: Array<{ phase: string; step: number }> = [];
+      let finished = false;
+      const watching = (async () => {
+        while (!finished) {
+          const metadata = await handle
+            .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
+            .catch(() => undefined);
+          const header = /^\*\*([a-z-]+)\*\* · step (\d+)/m.exec(metadata?.currentDetails ?? '');
+          if (header?.[1] !== undefined && header[1] !== seen.at(-1)?.phase)
+            seen.push({ phase: header[1], step: Number(header[2]) });
+          await new Promise((resolveSleep) => setTimeout(resolveSleep, 20));
+        }
+      })();
+      const result = await h.service.outcome(workflowId);
+      finished = true;
+      await watching;
+      assert.equal(result.outcome, 'completed', result.reason);
+
+      const phases = seen.map((entry) => entry.phase);
+      assert.ok(phases.includes('queued'), `phases seen: ${phases.join(' → ')}`);
+      assert.ok(phases.includes('running'), `phases seen: ${phases.join(' → ')}`);
+      assert.equal(phases.at(-1), 'completed', `phases seen: ${phases.join(' → ')}`);
+      // Each phase appears once, in the lifecycle's order.
+      const order = [
+        'submitting',
+        'queued',
+        'running',
+        'stopping',
+        'evaluating',
+        'awaiting-approval',
+        'promoting',
+        'completed',
+      ];
+      assert.deepEqual(
+        phases,
+        order.filter((phase) => phases.includes(phase)),
+        `phases seen: ${phases.join(' → ')}`,
+      );
+      assert.equal(seen.at(-1)?.step, 400);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   describe('a worker process with metrics and JSON logs', () => {
     const taskQueue = `obs-metrics-${Date.now()}`;
     let worker: ChildWorker;

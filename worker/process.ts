@@ -93,7 +93,11 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     const readiness = await Promise.race([worker.ready(), done.then(() => undefined)]);
     if (shutdown.request === undefined) {
       sayReady();
-      if (readiness) (readiness.problem ? console.error : console.log)(describeReadiness(readiness));
+      if (readiness) {
+        const line = describeReadiness(readiness);
+        if (settings.ARKOR_LOG_FORMAT === 'json') say(line, {}, readiness.problem ? 'WARN' : 'INFO');
+        else (readiness.problem ? console.error : console.log)(line);
+      }
     }
     await done;
   }
