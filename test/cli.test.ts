@@ -213,8 +213,10 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
 
   it('watch --json prints one JSON object per change, checkpoints, and the outcome last', async () => {
     await h.service.start(
+      // Long enough (7.5 s) that the client, started after the run, sees several changes even on a busy
+      // machine: a shorter run flaked under CI load, the client attaching only after the end.
       trainingInput({
-        trainer: { name: 'cli-watch-json', maxSteps: 600, loggingSteps: 1, evalSteps: 100, saveSteps: 200 },
+        trainer: { name: 'cli-watch-json', maxSteps: 1500, loggingSteps: 1, evalSteps: 100, saveSteps: 500 },
       }),
       { workflowId: 'cli-watch-json' },
     );
@@ -237,19 +239,19 @@ describe('the CLI against the dev server, the emulator and a worker', () => {
     assert.deepEqual(
       lines.filter((line) => line.type === 'checkpoint').map((line) => [line.step, line.artifactCount > 0]),
       [
-        [200, true],
-        [400, true],
-        [600, true],
+        [500, true],
+        [1000, true],
+        [1500, true],
       ],
     );
     const finalProgress = progress.at(-1);
     assert.equal(finalProgress?.phase, 'completed');
-    assert.equal(finalProgress?.step, 600);
+    assert.equal(finalProgress?.step, 1500);
     assert.equal(finalProgress?.etaSeconds, null);
     const last = lines.at(-1);
     assert.ok(last?.type === 'outcome');
     assert.equal(last.outcome, 'completed');
-    assert.equal((last.result as RunResult).status.step, 600);
+    assert.equal((last.result as RunResult).status.step, 1500);
   });
 
   it('start --watch follows the run it started from the first step', async () => {

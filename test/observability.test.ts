@@ -150,21 +150,27 @@ describe('seeing the training', () => {
       assert.equal(await (await handle.describe()).staticSummary(), `phases-run · ${MODEL}`);
 
       const seen: Array<{ phase: string; step: number }> = [];
+      const readPhase = async (): Promise<void> => {
+        const metadata = await handle
+          .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
+          .catch(() => undefined);
+        const header = /^\*\*([a-z-]+)\*\* · step (\d+)/m.exec(metadata?.currentDetails ?? '');
+        if (header?.[1] !== undefined && header[1] !== seen.at(-1)?.phase)
+          seen.push({ phase: header[1], step: Number(header[2]) });
+      };
       let finished = false;
       const watching = (async () => {
         while (!finished) {
-          const metadata = await handle
-            .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
-            .catch(() => undefined);
-          const header = /^\*\*([a-z-]+)\*\* · step (\d+)/m.exec(metadata?.currentDetails ?? '');
-          if (header?.[1] !== undefined && header[1] !== seen.at(-1)?.phase)
-            seen.push({ phase: header[1], step: Number(header[2]) });
+          await readPhase();
           await new Promise((resolveSleep) => setTimeout(resolveSleep, 20));
         }
       })();
       const result = await h.service.outcome(workflowId);
       finished = true;
       await watching;
+      // The run can end between two polls; the closed run still answers the query (the worker
+      // replays it), so one read after the end always sees the final details.
+      await readPhase();
       assert.equal(result.outcome, 'completed', result.reason);
 
       const phases = seen.map((entry) => entry.phase);
