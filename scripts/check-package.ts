@@ -108,12 +108,15 @@ try {
     ],
     app,
   );
-  const sdkCopies = run('npm', ['ls', '@temporalio/client', '--all', '--parseable'], app)
-    .trim()
-    .split('\n')
-    .filter(Boolean);
-  if (sdkCopies.length !== 1)
-    throw new Error(`expected one copy of @temporalio/client, found:\n${sdkCopies.join('\n')}`);
+  const copies = (name: string): string[] =>
+    run('npm', ['ls', name, '--all', '--parseable'], app).trim().split('\n').filter(Boolean);
+  for (const name of ['@temporalio/client', '@temporalio/common', '@temporalio/workflow', '@temporalio/worker']) {
+    const found = copies(name);
+    if (found.length !== 1) throw new Error(`expected one copy of ${name}, found:\n${found.join('\n')}`);
+  }
+  // An optional peer (it pins one exact SDK version): a service that does not trace never gets it.
+  const tracingCopies = copies('@temporalio/interceptors-opentelemetry');
+  if (tracingCopies.length > 0) throw new Error(`the tracing interceptors were installed:\n${tracingCopies.join('\n')}`);
   done();
 
   done = step('type-check a consumer: strict, exactOptionalPropertyTypes, lib ES2022');

@@ -7,8 +7,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import type { DataConverter } from '@temporalio/common';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { encryptionCodecFromEnv } from '../codec/encryption.js';
+import { optionalOpenTelemetryInterceptors } from './otel-interceptors.js';
 
 export interface TemporalSettings {
   address: string;
@@ -101,15 +101,17 @@ export function lazyConnection(settings: TemporalSettings): Connection {
 }
 
 /**
- * A client of `settings`' namespace and payload codec on `connection`. Its starts carry the
- * active trace to the run (README "Tracing"): in a process with a global OpenTelemetry tracer
- * provider they open a `StartWorkflow` span; without one they record nothing.
+ * A client of `settings`' namespace and payload codec on `connection`. Where
+ * `@temporalio/interceptors-opentelemetry` is installed, its starts carry the active trace to the
+ * run (README "Tracing"): in a process with a global OpenTelemetry tracer provider they open a
+ * `StartWorkflow` span; without one they record nothing.
  */
 export function clientOn(connection: Connection, settings: TemporalSettings): Client {
+  const tracing = optionalOpenTelemetryInterceptors();
   return new Client({
     connection,
     namespace: settings.namespace,
-    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+    ...(tracing ? { interceptors: { workflow: [new tracing.OpenTelemetryWorkflowClientInterceptor()] } } : {}),
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
   });
 }

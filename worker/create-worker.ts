@@ -4,14 +4,8 @@
  * that hours-long streams never take the slots callbacks need.
  */
 import { hostname } from 'node:os';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
-  type OpenTelemetrySinks,
-} from '@temporalio/interceptors-opentelemetry';
 import {
   type ActivityInterceptorsFactory,
   type InjectedSinks,
@@ -25,6 +19,7 @@ import { jobLogAttributesInterceptor } from './logging.js';
 import { trainingMetricsSinks, type TrainingMetricsOptions } from './training-metrics.js';
 import { streamTaskQueue } from '../contract/task-queues.js';
 import { workflowBundlePath } from './bundle.js';
+import { requireOpenTelemetryInterceptors } from '../service/otel-interceptors.js';
 import type { WorkerTracing } from './tracing.js';
 import {
   registerVersion,
@@ -214,33 +209,42 @@ function polledQueues(taskQueue: string, queues: 'all' | 'main' | 'streams'): Po
 const STREAMS_STOP_BOUND_MS = 2_000;
 
 /**
+ * The sink through which the bundle's OpenTelemetry interceptors send the workflows' spans (the
+ * interceptors package's `OpenTelemetrySinks`, written here so that a worker without the optional
+ * package still names it).
+ */
+type WorkflowSpanSinks = InjectedSinks<{ exporter: { export(spans: unknown[]): void } }>;
+
+/**
  * The `exporter` sink of a worker that traces nothing: the workflows' spans are dropped. Replay
  * workers register it too (`Worker.runReplayHistory({ …, sinks: droppedWorkflowSpans })`), or
  * the SDK logs each span as sent to an unregistered sink.
  */
-export const droppedWorkflowSpans: InjectedSinks<OpenTelemetrySinks> = {
+export const droppedWorkflowSpans: WorkflowSpanSinks = {
   exporter: { export: { fn: () => undefined } },
 };
 
 /**
  * The activity interceptors and sinks of `tracing`: without it, an `exporter` sink that drops
- * the workflows' spans (the bundle always has the interceptors that send them).
+ * the workflows' spans (the bundle always has the interceptors that send them). With it, the
+ * optional interceptors package must be installed (`TracingUnavailableError` otherwise).
  */
 function tracingInterceptors(tracing: WorkerTracing | undefined): {
   activity: ActivityInterceptorsFactory[];
-  client: { client?: { workflow: OpenTelemetryWorkflowClientInterceptor[] } };
-  sinks: InjectedSinks<OpenTelemetrySinks>;
+  client: { client?: { workflow: WorkflowClientInterceptor[] } };
+  sinks: WorkflowSpanSinks;
 } {
   if (!tracing) return { activity: [], client: {}, sinks: droppedWorkflowSpans };
+  const otel = requireOpenTelemetryInterceptors();
   const options = { tracer: tracing.tracer };
   return {
-    client: { client: { workflow: [new OpenTelemetryWorkflowClientInterceptor(options)] } },
+    client: { client: { workflow: [new otel.OpenTelemetryWorkflowClientInterceptor(options)] } },
     activity: [
       (ctx) => ({
-        inbound: new OpenTelemetryActivityInboundInterceptor(ctx, options),
-        outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx, options),
+        outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx),
       }),
     ],
-    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+    sinks: { exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
   };
 }

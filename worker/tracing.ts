@@ -1,6 +1,7 @@
 /**
  * Tracing with OpenTelemetry (README "Tracing"), opt-in by the standard `OTEL_*` variables: one
- * trace from `start` to every activity of the run.
+ * trace from `start` to every activity of the run. Needs the optional peer dependency
+ * `@temporalio/interceptors-opentelemetry` (service/otel-interceptors.ts).
  *
  * Where it plugs in:
  * - the client (service/connection.ts `clientOn`): the interceptors package's workflow client
@@ -36,6 +37,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { optionalOpenTelemetryInterceptors, TracingUnavailableError } from '../service/otel-interceptors.js';
 
 /** What a worker traces with: its activities' tracer, and where the workflows' spans go. */
 export interface WorkerTracing {
@@ -98,7 +100,10 @@ export function installTracingContext(): void {
  * as the global tracer provider. Throws on an exporter it does not know.
  */
 export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): TracingSetup | undefined {
-  if (tracingRequestedBy(env) === undefined) return undefined;
+  const requestedBy = tracingRequestedBy(env);
+  if (requestedBy === undefined) return undefined;
+  // Before any exporter exists: a worker asked to trace fails at once rather than tracing nothing.
+  if (!optionalOpenTelemetryInterceptors()) throw new TracingUnavailableError(`${requestedBy} is set`);
   const exporters = (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() || 'otlp').split(',').map((name) => name.trim());
   const spanExporters = exporters.map((name): SpanExporter => {
     if (name === 'otlp') return new OTLPTraceExporter();

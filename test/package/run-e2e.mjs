@@ -49,6 +49,20 @@ try {
     throw new Error(`callbacks ran as\n${calls.join('\n')}\nexpected\n${expected.join('\n')}`);
   }
   console.log(`  run ${result.workflowId ?? ''} completed; callbacks: ${calls.length} calls, in order, once each`);
+
+  // Tracing's interceptors are an optional peer, not installed here: a worker asked to trace
+  // refuses to start, naming the package, instead of tracing nothing.
+  const traced = await promisify(execFile)('npx', ['arkor-temporal', 'worker', '--callbacks', './my-callbacks.js'], {
+    env: { ...env, OTEL_TRACES_EXPORTER: 'console' },
+    timeout: 60_000,
+  }).then(
+    () => ({ code: 0, stderr: '' }),
+    (error) => ({ code: error.code, stderr: String(error.stderr) }),
+  );
+  if (traced.code === 0 || !traced.stderr.includes('@temporalio/interceptors-opentelemetry')) {
+    throw new Error(`a worker asked to trace without the interceptors package: exit ${traced.code}\n${traced.stderr}`);
+  }
+  console.log(`  without the tracing package, a traced worker refuses: ${traced.stderr.trim().split('\n')[0]}`);
 } catch (error) {
   failure = error;
 } finally {

@@ -1,0 +1,62 @@
+/**
+ * `@temporalio/interceptors-opentelemetry`, loaded only where it is installed (README "Tracing").
+ *
+ * It is an optional peer dependency, not a dependency: each of its releases requires the exact
+ * same version of `@temporalio/common` and `@temporalio/workflow`, so a dependency on it would pin
+ * every service to our SDK version (npm refuses the install, or nests a second copy of the SDK).
+ * A service that traces installs the release matching its own SDK; one that does not never loads it.
+ *
+ * The package is CommonJS, so it is loaded synchronously through `require`: connecting a client
+ * stays synchronous and importing `arkor-temporal` needs no top-level await.
+ */
+import { createRequire } from 'node:module';
+import type * as OpenTelemetryInterceptorsModule from '@temporalio/interceptors-opentelemetry';
+
+/** The interceptors package, as its own types describe it. */
+type OpenTelemetryInterceptors = typeof OpenTelemetryInterceptorsModule;
+
+export const OPENTELEMETRY_INTERCEPTORS_PACKAGE = '@temporalio/interceptors-opentelemetry';
+
+/** Tracing was asked for (a tracer, `OTEL_*` settings) but the interceptors package is not installed. */
+export class TracingUnavailableError extends Error {
+  override readonly name = 'TracingUnavailableError';
+  /** @param askedBy what asked for traces, for the message (for example `OTEL_TRACES_EXPORTER is set`). */
+  constructor(askedBy = 'a tracer was given') {
+    super(
+      `${askedBy}, but tracing needs ${OPENTELEMETRY_INTERCEPTORS_PACKAGE}, an optional peer dependency: ` +
+        `install the release matching your @temporalio/* version (npm install ${OPENTELEMETRY_INTERCEPTORS_PACKAGE}@<version>)`,
+    );
+  }
+}
+
+const require = createRequire(import.meta.url);
+let loaded: OpenTelemetryInterceptors | null | undefined;
+
+/** The interceptors package, or `undefined` when it is not installed (loaded once). */
+export function optionalOpenTelemetryInterceptors(): OpenTelemetryInterceptors | undefined {
+  if (loaded === undefined) {
+    try {
+      loaded = require(OPENTELEMETRY_INTERCEPTORS_PACKAGE) as OpenTelemetryInterceptors;
+    } catch (error) {
+      // Only its absence means "not installed"; a copy that fails to load is a real error.
+      if (!isModuleNotFound(error, OPENTELEMETRY_INTERCEPTORS_PACKAGE)) throw error;
+      loaded = null;
+    }
+  }
+  return loaded ?? undefined;
+}
+
+/** The interceptors package, for code that traces: a `TracingUnavailableError` when it is absent. */
+export function requireOpenTelemetryInterceptors(): OpenTelemetryInterceptors {
+  const interceptors = optionalOpenTelemetryInterceptors();
+  if (!interceptors) throw new TracingUnavailableError();
+  return interceptors;
+}
+
+function isModuleNotFound(error: unknown, name: string): boolean {
+  return (
+    error instanceof Error &&
+    (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
+    error.message.includes(`'${name}'`)
+  );
+}
