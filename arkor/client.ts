@@ -15,7 +15,7 @@ import {
   type TrainingJob,
   type UpdateDeploymentRequest,
 } from './schemas.js';
-import { tracedFetch } from './traced-fetch.js';
+import { tracedFetch, type RoutedFetch } from './traced-fetch.js';
 import { ARKOR_CLIENT_HEADER, ARKOR_SDK_VERSION } from './version.js';
 
 /** The org/project a request is scoped to (docs/arkor-protocol.md §2.4). */
@@ -71,6 +71,11 @@ interface RequestSpec {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path below the base URL, ids already encoded. */
   path: string;
+  /**
+   * The route, ids as `:params` (`GET /v1/jobs/:id`): the request's span name, so that traces
+   * group by route rather than by job.
+   */
+  route: string;
   scope: ScopeKind;
   /** Overrides the org of an `org`-scoped route. */
   orgSlug?: string;
@@ -95,7 +100,7 @@ export class ArkorClient {
   readonly baseUrl: string;
   readonly scope: Readonly<ArkorScope>;
   private readonly token: string;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: RoutedFetch;
   private readonly requestTimeoutMs: number;
   private readonly deploymentUrlTemplate: string;
   private readonly onDeprecation: ((notice: DeprecationNotice) => void) | undefined;
@@ -162,7 +167,13 @@ export class ArkorClient {
   /** `POST /v1/jobs/:id/cancel`. Resolves on any 2xx; a job already terminal throws `CloudApiError` 409. */
   async cancelJob(jobId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.send(
-      { method: 'POST', path: `/v1/jobs/${enc(jobId)}/cancel`, scope: 'project', ...this.timed(options) },
+      {
+        method: 'POST',
+        path: `/v1/jobs/${enc(jobId)}/cancel`,
+        route: 'POST /v1/jobs/:id/cancel',
+        scope: 'project',
+        ...this.timed(options),
+      },
       true,
     );
   }
@@ -180,6 +191,7 @@ export class ArkorClient {
       {
         method: 'GET',
         path: `/v1/jobs/${enc(jobId)}/events/stream`,
+        route: 'GET /v1/jobs/:id/events/stream',
         scope: 'project',
         headers,
         timeoutMs: 0,
@@ -197,7 +209,14 @@ export class ArkorClient {
    */
   async chat(body: ChatRequest, options: RawRequestOptions = {}): Promise<Response> {
     return this.send(
-      { method: 'POST', path: '/v1/inference/chat', scope: 'project', body, ...this.timed(options) },
+      {
+        method: 'POST',
+        path: '/v1/inference/chat',
+        route: 'POST /v1/inference/chat',
+        scope: 'project',
+        body,
+        ...this.timed(options),
+      },
       false,
     );
   }
@@ -219,12 +238,12 @@ export class ArkorClient {
     if (apiKey !== undefined && apiKey !== '') headers.Authorization = `Bearer ${apiKey}`;
     const { signal, cleanup } = this.signalFor(this.timed(options));
     try {
-      const response = await this.fetchImpl(url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        ...(signal ? { signal } : {}),
-      });
+      const response = await this.fetchImpl(
+        url,
+        { method: 'POST', headers, body: JSON.stringify(body), ...(signal ? { signal } : {}) },
+        // The edge's own path, with the slug left as a parameter.
+        `POST ${this.deploymentUrlTemplate.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')}/chat/completions`,
+      );
       if (!response.ok) {
         throw await cloudApiErrorFromResponse(response, (message) =>
           redactSecret(redactSecret(message, this.token), apiKey),
@@ -294,7 +313,13 @@ export class ArkorClient {
   /** `DELETE /v1/endpoints/:id` (cascades to its keys). */
   async deleteDeployment(deploymentId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.send(
-      { method: 'DELETE', path: `/v1/endpoints/${enc(deploymentId)}`, scope: 'project', ...this.timed(options) },
+      {
+        method: 'DELETE',
+        path: `/v1/endpoints/${enc(deploymentId)}`,
+        route: 'DELETE /v1/endpoints/:id',
+        scope: 'project',
+        ...this.timed(options),
+      },
       true,
     );
   }
@@ -336,6 +361,7 @@ export class ArkorClient {
       {
         method: 'DELETE',
         path: `/v1/endpoints/${enc(deploymentId)}/keys/${enc(keyId)}`,
+        route: 'DELETE /v1/endpoints/:id/keys/:keyId',
         scope: 'project',
         ...this.timed(options),
       },
@@ -442,12 +468,16 @@ export class ArkorClient {
     const { signal, cleanup } = this.signalFor(spec);
     let owned = false;
     try {
-      const response = await this.fetchImpl(this.urlFor(spec), {
-        method: spec.method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        ...(signal ? { signal } : {}),
-      });
+      const response = await this.fetchImpl(
+        this.urlFor(spec),
+        {
+          method: spec.method,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          ...(signal ? { signal } : {}),
+        },
+        spec.route,
+      );
       this.recordDeprecation(response.headers);
       if (!response.ok) throw await cloudApiErrorFromResponse(response, (message) => redactSecret(message, this.token));
       if (consume) await response.arrayBuffer();
@@ -459,10 +489,10 @@ export class ArkorClient {
     }
   }
 
-  private async json<T>(schema: z.ZodType<T>, route: string, spec: RequestSpec): Promise<T> {
+  private async json<T>(schema: z.ZodType<T>, route: string, spec: Omit<RequestSpec, 'route'>): Promise<T> {
     const { signal, cleanup } = this.signalFor(spec);
     try {
-      const response = await this.send({ ...spec, timeoutMs: 0, ...(signal ? { signal } : {}) }, false);
+      const response = await this.send({ ...spec, route, timeoutMs: 0, ...(signal ? { signal } : {}) }, false);
       const text = await response.text();
       let value: unknown;
       try {

@@ -79,9 +79,18 @@ describe('tracing a training run', () => {
     // The HTTP calls to Arkor are client spans of the activities that make them.
     const submitted = ofRun.find((span) => span.name === 'POST /v1/jobs');
     assert.equal(submitted && parent(submitted)?.name, 'RunActivity:submitJob', `no POST /v1/jobs: ${names(ofRun)}`);
-    const streamed = ofRun.filter((span) => /^GET \/v1\/jobs\/[^/]+\/events\/stream$/.test(span.name));
+    const streamed = ofRun.filter((span) => span.name === 'GET /v1/jobs/:id/events/stream');
     assert.ok(streamed.length > 0, `no event stream request: ${names(ofRun)}`);
-    for (const span of streamed) assert.equal(parent(span)?.name, 'RunActivity:followJob');
+    for (const span of streamed) {
+      assert.equal(parent(span)?.name, 'RunActivity:followJob');
+      assert.match(String(span.attributes['url.path']), /^\/v1\/jobs\/[^/:]+\/events\/stream$/);
+    }
+    // Span names are routes: no job id in any, so spans group by route.
+    const jobIds = new Set(h.emulator.stats().jobs.map((job) => job.id));
+    assert.deepEqual(
+      ofRun.filter((span) => [...jobIds].some((id) => span.name.includes(id))).map((span) => span.name),
+      [],
+    );
   });
 });
 
