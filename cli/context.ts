@@ -7,7 +7,10 @@ import type { TrainingService } from '../service/training-service.js';
 import type { WorkerProbe } from './worker-check.js';
 
 /** The part of `TrainingService` the CLI uses (a narrow type so tests can pass a fake). */
-export type RunService = Pick<TrainingService, 'start' | 'status' | 'stop' | 'cancel' | 'outcome' | 'decide'>;
+export type RunService = Pick<
+  TrainingService,
+  'start' | 'status' | 'recordedStatus' | 'stop' | 'cancel' | 'outcome' | 'decide'
+>;
 
 /** The schedule operations the `schedule` commands use. */
 export type ScheduleOps = Pick<

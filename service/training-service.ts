@@ -93,14 +93,38 @@ export class TrainingService {
   }
 
   /**
-   * The live status, from the workflow's state (no backend call). A worker of the run's task queue
-   * answers the query: with none polling it, the call fails only at `timeoutMs` (default: the
-   * server's own query timeout, about 30 s).
+   * The run's status (no backend call). A closed run's comes from its result, with no worker
+   * needed (`recordedStatus`). An open run's is the workflow's live state, through a query a
+   * worker of the run's task queue answers: with none polling it, the call fails only at
+   * `timeoutMs` (default: the server's own query timeout, about 30 s).
    */
-  status(workflowId: string, options: { timeoutMs?: number } = {}): Promise<RunStatus> {
+  async status(workflowId: string, options: { timeoutMs?: number } = {}): Promise<RunStatus> {
+    const recorded = await this.recordedStatus(workflowId);
+    if (recorded) return recorded;
     const query = () => this.handle(workflowId).query(statusQuery);
     if (options.timeoutMs === undefined) return query();
     return this.client.withDeadline(Date.now() + options.timeoutMs, query);
+  }
+
+  /**
+   * The final status a closed run recorded in its result (every ending the workflow returns:
+   * completed, stopped, failed), read from the server alone. Undefined while the run is open, and
+   * for a run that ended without a result (cancelled, terminated, timed out): only a query can
+   * tell those. Without it, a finished run's status would need a worker of the version it ran on,
+   * which after a deploy may be gone for good (README "Deploys").
+   */
+  async recordedStatus(workflowId: string): Promise<RunStatus | undefined> {
+    // The latest run of the chain, and only it: following a continue-as-new would wait for the
+    // next run to end.
+    const handle = this.client.workflow.getHandle<TrainingRunWorkflow>(workflowId, undefined, { followRuns: false });
+    const { status } = await handle.describe();
+    if (status.name !== 'COMPLETED' && status.name !== 'FAILED') return undefined;
+    try {
+      return (await handle.result()).status;
+    } catch (error) {
+      if (error instanceof WorkflowFailedError) return runResultOfFailure(error)?.status;
+      throw error;
+    }
   }
 
   /**
@@ -134,27 +158,32 @@ export class TrainingService {
     try {
       return await handle.result();
     } catch (error) {
-      if (error instanceof WorkflowFailedError) {
-        const cause = error.cause;
-        if (cause instanceof ApplicationFailure && isRunResult(cause.details?.[0])) return cause.details[0];
-        if (cause instanceof CancelledFailure) {
-          const status = await handle.query(statusQuery).catch(() => undefined);
-          if (status) {
-            return {
-              outcome: RunOutcome.Cancelled,
-              workflowId,
-              ...(status.jobId ? { jobId: status.jobId } : {}),
-              reason: 'workflow cancelled',
-              ...(status.stop ? { stop: status.stop } : {}),
-              artifacts: [],
-              status,
-            };
-          }
+      const failed = runResultOfFailure(error);
+      if (failed) return failed;
+      if (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure) {
+        const status = await handle.query(statusQuery).catch(() => undefined);
+        if (status) {
+          return {
+            outcome: RunOutcome.Cancelled,
+            workflowId,
+            ...(status.jobId ? { jobId: status.jobId } : {}),
+            reason: 'workflow cancelled',
+            ...(status.stop ? { stop: status.stop } : {}),
+            artifacts: [],
+            status,
+          };
         }
       }
       throw error;
     }
   }
+}
+
+/** The result a failed run carries in its failure's details (every failure the workflow itself raises). */
+function runResultOfFailure(error: unknown): RunResult | undefined {
+  if (!(error instanceof WorkflowFailedError)) return undefined;
+  const details: unknown = error.cause instanceof ApplicationFailure ? error.cause.details?.[0] : undefined;
+  return isRunResult(details) ? details : undefined;
 }
 
 function isRunResult(value: unknown): value is RunResult {

@@ -15,6 +15,7 @@ import { ExitCode } from '../cli/exit-codes.js';
 import type { WatchJsonLine } from '../cli/progress-renderer.js';
 import type { RunResult } from '../contract/result.js';
 import { freePort } from '../testing/free-port.js';
+import type { TestWorker } from '../testing/worker.js';
 import { startHarness, trainingInput, type Harness } from './support/harness.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -196,6 +197,7 @@ describe('a server but no worker polling the task queue', () => {
     assert.equal(other.code, ExitCode.NoWorker);
     assert.match(other.stderr, new RegExp(escape(`--task-queue ${h.taskQueue}`)));
 
+    let worker: TestWorker | undefined;
     const waiting = spawnClient(['start', '--config', config, '--workflow-id', 'nw-2', '--wait', '--json'], env());
     const watching = spawnClient(['watch', 'nw-1', '--json'], env());
     try {
@@ -211,7 +213,7 @@ describe('a server but no worker polling the task queue', () => {
       assert.ok(watchedMs < PROMPT_MS, `watch said so after ${watchedMs} ms`);
       assert.equal(watching.stdout(), '', 'no progress line before a worker answers');
 
-      await h.startWorker();
+      worker = await h.startWorker();
       const [waited, watched] = await Promise.all([waiting.exited, watching.exited]);
       assert.equal(waited.code, ExitCode.Ok, waiting.stderr());
       assert.equal((JSON.parse(waiting.stdout()) as RunResult).outcome, 'completed');
@@ -263,5 +265,19 @@ describe('a server but no worker polling the task queue', () => {
     const answered = await runToEnd(['status', 'nw-1'], env());
     assert.equal(answered.code, ExitCode.Ok, answered.stderr);
     assert.match(answered.stdout, /^web ui +http:\/\/localhost:8233\/namespaces\/default\/workflows\/nw-1$/m);
+
+    // A finished run's status is in its result: read with no worker left (after a deploy, the
+    // version it ran on may have none, ever again), even while the server still lists the
+    // stopped worker's pollers.
+    await worker?.stop();
+    const finished = await runToEnd(['status', 'nw-1', '--json'], env());
+    assert.equal(finished.code, ExitCode.Ok, finished.stderr);
+    const recorded = JSON.parse(finished.stdout) as RunResult['status'];
+    assert.equal(recorded.phase, 'completed');
+    assert.equal(recorded.step, 400);
+    assert.deepEqual(
+      recorded.checkpoints.map((checkpoint) => checkpoint.step),
+      [100, 200, 300, 400],
+    );
   });
 });

@@ -14,12 +14,15 @@ export async function runStatus(ctx: CommandContext, workflowId: string, json: b
 }
 
 /**
- * The status query, failing at once with `NoWorkerError` when no worker polls the run's task
- * queue, and after `STATUS_QUERY_TIMEOUT_MS` when the workers seen lately do not answer.
+ * A closed run's recorded status (no worker needed); else the status query, failing at once with
+ * `NoWorkerError` when no worker polls the run's task queue, and after `STATUS_QUERY_TIMEOUT_MS`
+ * when the workers seen lately do not answer.
  */
 async function readStatus(ctx: CommandContext, workflowId: string): Promise<RunStatus> {
   const { workers } = ctx;
   if (!workers) return ctx.service.status(workflowId);
+  const recorded = await ctx.service.recordedStatus(workflowId);
+  if (recorded) return recorded;
   const { taskQueue } = await workers.describeRun(workflowId);
   const missing = await missingWorker(workers, taskQueue);
   if (missing !== undefined) throw new NoWorkerError(`cannot read the status of run ${workflowId}: ${missing}`);
