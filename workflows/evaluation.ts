@@ -5,13 +5,17 @@
  * Promotion is a sequence of idempotent activities (read, re-target, verify, roll back, key), so a
  * worker that dies in the middle neither promotes twice nor leaves a half-promotion: the
  * re-target compares before it writes, and the target to roll back to is recorded in the
- * workflow before anything changes.
+ * workflow before anything changes. Nor does a workflow cancel: the promotion runs to its end
+ * (verified, or rolled back) before the cancellation is honoured.
  */
 import {
   type ActivityInterfaceFor,
+  CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -109,7 +113,7 @@ export class EvaluationFlow {
     if (this.input.approval && !(await this.awaitApproval())) return;
     if (this.skippedByStop()) return;
     try {
-      await this.promote(jobId);
+      await this.promoteWhole(jobId);
     } catch (error) {
       if (!isCancellation(error)) {
         const message = failureMessage(error);
@@ -240,6 +244,19 @@ export class EvaluationFlow {
   private skipPromotion(reason: string): void {
     const slug = this.input.promotion?.deployment;
     if (slug) this.state.update((status) => ({ ...status, promotion: { deployment: slug, skipped: reason } }));
+  }
+
+  /**
+   * The promotion, shielded from a workflow cancel: cancelled half-way (re-targeted, not yet
+   * verified), the deployment would serve an adapter nobody verified, with nothing left to roll it
+   * back. The cancellation is honoured once the deployment is settled. (A stop is moot by then:
+   * `StopControl.request`.) Runs started before this gate keep their recorded behaviour; the
+   * marker is written only by runs that promote.
+   */
+  private async promoteWhole(jobId: string): Promise<void> {
+    if (!patched('promotion-survives-cancel')) return this.promote(jobId);
+    await CancellationScope.nonCancellable(() => this.promote(jobId));
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Workflow cancelled');
   }
 
   private async promote(jobId: string): Promise<void> {
