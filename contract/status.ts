@@ -149,6 +149,48 @@ export interface RunStatus {
   labels?: Record<string, string>;
 }
 
+/** What a run's first status is made of. */
+export interface RunStart {
+  workflowId: string;
+  name: string;
+  model: string;
+  /** The budget's step limit, else the trainer's. */
+  maxSteps?: number;
+  startedAt: string;
+  /** The run has smoke-test prompts. */
+  scoresCheckpoints: boolean;
+  labels?: Record<string, string>;
+}
+
+/**
+ * The status a run starts from, before its job is submitted: the workflow's first, and the start
+ * of the run report's fold of a history (cli/report/model.ts), which must agree with it.
+ */
+export function initialRunStatus(start: RunStart): RunStatus {
+  return {
+    phase: RunPhase.Submitting,
+    workflowId: start.workflowId,
+    name: start.name,
+    model: start.model,
+    step: 0,
+    ...(start.maxSteps === undefined ? {} : { maxSteps: start.maxSteps }),
+    latestLoss: null,
+    latestEvalLoss: null,
+    bestLoss: null,
+    bestEvalLoss: null,
+    lossCurve: [],
+    checkpoints: [],
+    eventsReceived: 0,
+    callbacksRun: 0,
+    callbackErrors: [],
+    eventsNotDispatched: 0,
+    startedAt: start.startedAt,
+    runNumber: 1,
+    ...(start.scoresCheckpoints ? { scoresCheckpoints: true } : {}),
+    ...(start.labels ? { labels: start.labels } : {}),
+  };
+}
+
 export const LOSS_CURVE_POINTS = 200;
 const MAX_CHECKPOINTS = 100;
 const MAX_CALLBACK_ERRORS = 20;

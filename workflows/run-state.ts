@@ -10,7 +10,14 @@ import type { TrainingJob } from '../contract/activities.js';
 import type { ResumeState, ValidTrainingRunInput } from '../contract/input.js';
 import type { RunOutcome, RunResult } from '../contract/result.js';
 import { ArkorJobId, ArkorPhase } from '../contract/search-attributes.js';
-import { isFinalPhase, RunPhase, type RunStatus, type StopCause, type StopInfo } from '../contract/status.js';
+import {
+  initialRunStatus,
+  isFinalPhase,
+  RunPhase,
+  type RunStatus,
+  type StopCause,
+  type StopInfo,
+} from '../contract/status.js';
 import { initialPatience, type PatienceState } from './rules.js';
 import { RunTelemetry } from './run-telemetry.js';
 
@@ -47,28 +54,15 @@ export class RunState {
     this.patience = summary?.patience ?? initialPatience;
     this.current = summary
       ? { ...summary.status, runNumber: resume?.runNumber ?? 1 }
-      : {
-          phase: RunPhase.Submitting,
+      : initialRunStatus({
           workflowId,
           name: input.trainer.name,
           model: input.trainer.model,
-          step: 0,
           maxSteps: input.budget?.maxSteps ?? input.trainer.maxSteps,
-          latestLoss: null,
-          latestEvalLoss: null,
-          bestLoss: null,
-          bestEvalLoss: null,
-          lossCurve: [],
-          checkpoints: [],
-          eventsReceived: 0,
-          callbacksRun: 0,
-          callbackErrors: [],
-          eventsNotDispatched: 0,
           startedAt: new Date(this.startedAtMs).toISOString(),
-          runNumber: 1,
-          ...(input.smokeTest ? { scoresCheckpoints: true } : {}),
+          scoresCheckpoints: Boolean(input.smokeTest),
           ...(input.labels ? { labels: input.labels } : {}),
-        };
+        });
     if (resume?.cursor !== undefined) this.update({ cursor: resume.cursor });
   }
 

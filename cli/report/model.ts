@@ -18,7 +18,7 @@ import {
 } from '../../contract/delivery.js';
 import { runEventSchema, type EventBatch, type RunEvent } from '../../contract/events.js';
 import type { RunOutcome, RunResult } from '../../contract/result.js';
-import { appendLossPoint, applyEvent, RunPhase, type RunStatus } from '../../contract/status.js';
+import { appendLossPoint, applyEvent, initialRunStatus, type RunStatus } from '../../contract/status.js';
 
 /** A delivery of job events, as the run's history records it. */
 export type RecordedMessage = { kind: 'deliver'; delivery: unknown } | { kind: 'events'; batch: unknown };
@@ -159,31 +159,18 @@ export function deliveredEvents(runs: readonly RecordedRun[]): { events: RunEven
   return { events, skipped };
 }
 
-/** The status the workflow starts from (as `RunState` builds it), for folding events into. */
+/** The status the workflow starts from, for folding events into. */
 function initialStatus(workflowId: string, input: InputView, startedAt: string): RunStatus {
   const maxSteps = input.budget?.maxSteps ?? input.trainer?.maxSteps;
-  return {
-    phase: RunPhase.Submitting,
+  return initialRunStatus({
     workflowId,
     name: input.trainer?.name ?? workflowId,
     model: input.trainer?.model ?? '',
-    step: 0,
     ...(maxSteps === undefined ? {} : { maxSteps }),
-    latestLoss: null,
-    latestEvalLoss: null,
-    bestLoss: null,
-    bestEvalLoss: null,
-    lossCurve: [],
-    checkpoints: [],
-    eventsReceived: 0,
-    callbacksRun: 0,
-    callbackErrors: [],
-    eventsNotDispatched: 0,
     startedAt,
-    runNumber: 1,
-    ...(input.smokeTest ? { scoresCheckpoints: true } : {}),
+    scoresCheckpoints: Boolean(input.smokeTest),
     ...(input.labels ? { labels: input.labels } : {}),
-  };
+  });
 }
 
 /** The phase changes as spans: repeats merged, each ending where the next starts (the last at `closedAt`). */
