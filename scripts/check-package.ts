@@ -116,7 +116,8 @@ try {
   }
   // An optional peer (it pins one exact SDK version): a service that does not trace never gets it.
   const tracingCopies = copies('@temporalio/interceptors-opentelemetry');
-  if (tracingCopies.length > 0) throw new Error(`the tracing interceptors were installed:\n${tracingCopies.join('\n')}`);
+  if (tracingCopies.length > 0)
+    throw new Error(`the tracing interceptors were installed:\n${tracingCopies.join('\n')}`);
   done();
 
   done = step('type-check a consumer: strict, exactOptionalPropertyTypes, lib ES2022');

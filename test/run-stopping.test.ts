@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { RunResult } from '../service/index.js';
 import type { TrainingRunInput } from '../contract/input.js';
 import { eventually, startHarness, trainingInput, type Harness } from './support/harness.js';
@@ -165,6 +166,40 @@ describe('stopping a run early', () => {
     assertStopped(result, 'cancelled', 'cancel', /^workflow cancelled$/);
   });
 
+  it('cancelling the workflow while its submit is in flight: the job is created, then cancelled; one job', async () => {
+    h.emulator.addRouteFault({ method: 'POST', path: '/v1/jobs', delayMs: 2_000, times: 1 });
+    const { workflowId, handle } = await h.service.start(longRun('cancel-submitting'));
+    await eventually(
+      async () => ((await submitEvents(handle)).scheduled ? true : undefined),
+      30_000,
+      'the submit scheduled',
+    );
+    await h.service.cancel(workflowId);
+    const result = await h.service.outcome(workflowId);
+    const { cancelRequested, completed } = await submitEvents(handle);
+    assert.ok(cancelRequested && completed && cancelRequested < completed, 'the cancel came while the submit ran');
+    // The abandoned create would be a GPU job nobody tracks: the submit finished, its job was cancelled.
+    const jobs = h.emulator.stats().jobs.filter((job) => job.name.startsWith('cancel-submitting '));
+    assert.equal(jobs.length, 1);
+    assert.equal(result.jobId, jobs[0]?.id);
+    assertStopped(result, 'cancelled', 'cancel', /^workflow cancelled$/);
+  });
+
+  it('cancelling a queued run cancels its job before it trains', async () => {
+    h.emulator.setBehaviour({ kind: 'nameContains', text: 'cancel-queued' }, { queueMs: 60_000 });
+    const { workflowId } = await h.service.start(longRun('cancel-queued'));
+    await eventually(
+      async () => ((await h.service.status(workflowId)).phase === 'queued' ? true : undefined),
+      30_000,
+      'queued',
+    );
+    await h.service.cancel(workflowId);
+    const result = await h.service.outcome(workflowId);
+    assertStopped(result, 'cancelled', 'cancel', /^workflow cancelled$/);
+    assert.equal(h.emulator.stats().jobs.find((job) => job.id === result.jobId)?.step, 0, 'it never trained');
+    assert.deepEqual(h.recordsOf(result.jobId!), [], 'no callback ran');
+  });
+
   it('a stop signal while the run is finishing (training over, onCompleted running) is moot', async () => {
     const { workflowId } = await h.service.start(
       trainingInput({ trainer: { name: 'stop-while-finishing', maxSteps: 5 }, callbacks: { set: 'slowCompleted' } }),
@@ -235,3 +270,20 @@ describe('stopping a run early', () => {
     assert.equal(h.recordsOf(first.jobId!).filter((r) => r.callback === 'onCompleted').length, 1);
   });
 });
+
+/** Event ids in a run's history: the submit's scheduling and completion, the cancel request. */
+async function submitEvents(
+  handle: WorkflowHandle,
+): Promise<Record<'scheduled' | 'completed' | 'cancelRequested', number | undefined>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.find(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'submitJob',
+  );
+  const completed = events.find(
+    (event) =>
+      scheduled && String(event.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),
+  );
+  const cancelRequested = events.find((event) => event.workflowExecutionCancelRequestedEventAttributes);
+  const id = (event: (typeof events)[number] | undefined) => (event ? Number(event.eventId) : undefined);
+  return { scheduled: id(scheduled), completed: id(completed), cancelRequested: id(cancelRequested) };
+}
