@@ -2,7 +2,7 @@
  * A promotion is never left half done: a stop or a workflow cancel that arrives while the run
  * promotes lets the promotion finish (verified, or rolled back) before the run ends. Otherwise a
  * deployment could be left serving an adapter that was never verified, with nothing to roll it
- * back.
+ * back. A cancel before the promotion starts promotes nothing.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -64,6 +64,30 @@ describe('a promotion interrupted by a stop or a cancel', () => {
     assert.equal(result.status.promotion?.verified, false, JSON.stringify(result.status.promotion));
     assert.equal(result.status.promotion?.rolledBack, true);
     assert.deepEqual(await deploymentTarget('cancel-rollback'), PREVIOUS);
+  });
+
+  it('a cancel while awaiting approval: nothing promoted, the run ends cancelled, the finished job left as it is', async () => {
+    await h.arkor.createDeployment({ slug: 'cancel-approval', target: PREVIOUS, authMode: 'none' });
+    const { workflowId } = await h.service.start(
+      trainingInput({
+        trainer: { name: 'cancel-approval', maxSteps: 20, saveSteps: 10 },
+        approval: { timeout: '1h' },
+        promotion: { deployment: 'cancel-approval' },
+      }),
+    );
+    await eventually(
+      async () => ((await h.service.status(workflowId)).phase === 'awaiting-approval' ? true : undefined),
+      60_000,
+      'awaiting-approval',
+    );
+    await h.service.cancel(workflowId);
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'cancelled', result.reason);
+    assert.equal(result.status.promotion?.after, undefined);
+    assert.deepEqual(await deploymentTarget('cancel-approval'), PREVIOUS);
+    const job = h.emulator.stats().jobs.find((entry) => entry.id === result.jobId);
+    assert.equal(job?.status, 'completed');
+    assert.equal(job?.cancelsAccepted, 0);
   });
 
   it('a stop while promoting is moot: the promotion finishes and the run completes', async () => {
