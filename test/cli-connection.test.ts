@@ -1,7 +1,9 @@
 /**
  * The CLI when something it needs is missing, as users meet it (client.ts in a child process): no
  * Temporal server at the address, or a server but no worker polling the run's task queue. Each
- * says what is missing and how to start it, in seconds, with an exit code of its own.
+ * says what is missing and how to start it, with an exit code of its own. How soon is measured,
+ * not asserted (docs/cli.md): here the messages show the prompt paths were taken (a refused
+ * connection noticed, the connect timeout given, the task queue's pollers asked), not a timeout.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -21,12 +23,6 @@ import { startHarness, trainingInput, type Harness } from './support/harness.js'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const configDir = mkdtempSync(join(tmpdir(), 'arkor-cli-connection-'));
 
-/**
- * Far below the 11 s a missing server used to take (the SDK's 10 s connect timeout), with room for
- * a loaded machine: loading the CLI itself takes 1–3 s on two busy cores.
- */
-const PROMPT_MS = 8000;
-
 function writeConfig(name: string, value: unknown): string {
   const file = join(configDir, `${name}.json`);
   writeFileSync(file, JSON.stringify(value));
@@ -36,9 +32,9 @@ function writeConfig(name: string, value: unknown): string {
 interface LiveClient {
   stdout(): string;
   stderr(): string;
-  /** Resolves with the elapsed milliseconds once stderr matches `pattern`. */
-  stderrMatches(pattern: RegExp, timeoutMs: number): Promise<number>;
-  exited: Promise<{ code: number | null; elapsedMs: number }>;
+  /** Resolves once stderr matches `pattern`; rejects after `timeoutMs` or if the client exits first. */
+  stderrMatches(pattern: RegExp, timeoutMs: number): Promise<void>;
+  exited: Promise<{ code: number | null }>;
   kill(): void;
 }
 
@@ -56,9 +52,7 @@ function spawnClient(args: string[], env: NodeJS.ProcessEnv): LiveClient {
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; elapsedMs: number }>((done) =>
-    child.once('close', (code) => done({ code, elapsedMs: Date.now() - started })),
-  );
+  const exited = new Promise<{ code: number | null }>((done) => child.once('close', (code) => done({ code })));
   return {
     stdout: () => stdout,
     stderr: () => stderr,
@@ -69,7 +63,7 @@ function spawnClient(args: string[], env: NodeJS.ProcessEnv): LiveClient {
         const check = () => {
           if (pattern.test(stderr)) {
             clearInterval(timer);
-            done(Date.now() - started);
+            done();
           } else if (Date.now() - started > timeoutMs || child.exitCode !== null) {
             clearInterval(timer);
             fail(new Error(`stderr did not match ${pattern} within ${timeoutMs} ms:\n${stderr}\n${stdout}`));
@@ -82,8 +76,8 @@ function spawnClient(args: string[], env: NodeJS.ProcessEnv): LiveClient {
 
 async function runToEnd(args: string[], env: NodeJS.ProcessEnv = {}) {
   const client = spawnClient(args, env);
-  const { code, elapsedMs } = await client.exited;
-  return { code, elapsedMs, stdout: client.stdout(), stderr: client.stderr() };
+  const { code } = await client.exited;
+  return { code, stdout: client.stdout(), stderr: client.stderr() };
 }
 
 describe('no Temporal server at the address', () => {
@@ -116,7 +110,7 @@ describe('no Temporal server at the address', () => {
         'or point --address / TEMPORAL_ADDRESS at yours\\n$',
     );
 
-  it('says so in one line, with exit code 3, promptly: status, start --wait, --address or TEMPORAL_ADDRESS', async () => {
+  it('says so in one line, with exit code 3: status, start --wait, --address or TEMPORAL_ADDRESS', async () => {
     const address = `127.0.0.1:${closedPort}`;
     for (const [args, env] of [
       [['status', 'some-run', '--address', address], {}],
@@ -127,7 +121,6 @@ describe('no Temporal server at the address', () => {
       assert.equal(run.code, ExitCode.NoServer, `${args.join(' ')}\n${run.stderr}`);
       assert.equal(run.stdout, '');
       assert.match(run.stderr, noServer(address));
-      assert.ok(run.elapsedMs < PROMPT_MS, `${args.join(' ')} took ${run.elapsedMs} ms`);
     }
   });
 
@@ -142,7 +135,6 @@ describe('no Temporal server at the address', () => {
       ),
     );
     assert.equal(run.stderr.split('\n').length, 2, 'one line');
-    assert.ok(run.elapsedMs < PROMPT_MS, `took ${run.elapsedMs} ms`);
   });
 
   it('an address that is not host:port is a usage error (exit 2), not a missing server', async () => {
@@ -190,7 +182,6 @@ describe('a server but no worker polling the task queue', () => {
     assert.equal(status.code, ExitCode.NoWorker, status.stderr);
     assert.equal(status.stdout, '');
     assert.equal(status.stderr, `error: cannot read the status of run nw-1: ${hint()}\n`);
-    assert.ok(status.elapsedMs < PROMPT_MS, `status took ${status.elapsedMs} ms`);
 
     // A run started on another queue is checked on its own queue, not the CLI's.
     const other = await runToEnd(['status', 'nw-1', '--task-queue', 'elsewhere'], env());
@@ -201,16 +192,11 @@ describe('a server but no worker polling the task queue', () => {
     const waiting = spawnClient(['start', '--config', config, '--workflow-id', 'nw-2', '--wait', '--json'], env());
     const watching = spawnClient(['watch', 'nw-1', '--json'], env());
     try {
-      const waitedMs = await waiting.stderrMatches(
-        new RegExp(escape(`warning: ${hint()}; the run waits until one does\n`)),
-        30_000,
-      );
-      const watchedMs = await watching.stderrMatches(
+      await waiting.stderrMatches(new RegExp(escape(`warning: ${hint()}; the run waits until one does\n`)), 30_000);
+      await watching.stderrMatches(
         new RegExp(escape(`${hint()}; waiting for one (the run goes on once a worker polls)\n`)),
         30_000,
       );
-      assert.ok(waitedMs < PROMPT_MS, `start --wait said so after ${waitedMs} ms`);
-      assert.ok(watchedMs < PROMPT_MS, `watch said so after ${watchedMs} ms`);
       assert.equal(watching.stdout(), '', 'no progress line before a worker answers');
 
       worker = await h.startWorker();
