@@ -4,7 +4,14 @@ import { metricValue, toMetric, type RunEvent } from '../contract/events.js';
 import { parseTrainingRunInput, InvalidTrainingInputError } from '../contract/input.js';
 import { RecentIds } from '../workflows/recent-ids.js';
 import { evaluateRules, initialPatience } from '../workflows/rules.js';
-import { appendLossPoint, applyEvent, LOSS_CURVE_POINTS, RunPhase, type RunStatus } from '../contract/status.js';
+import {
+  appendLossPoint,
+  applyEvent,
+  initialRunStatus,
+  LOSS_CURVE_POINTS,
+  RunPhase,
+  type RunStatus,
+} from '../contract/status.js';
 import { callbackActivityOptions } from '../workflows/activity-options.js';
 import { durationTextMs, durationToMs } from '../contract/duration.js';
 
@@ -132,23 +139,8 @@ describe('early-stopping rules', () => {
 
 describe('run status', () => {
   const status: RunStatus = {
+    ...initialRunStatus({ workflowId: 'w', name: 'n', model: 'm', startedAt: 't', scoresCheckpoints: false }),
     phase: RunPhase.Queued,
-    workflowId: 'w',
-    name: 'n',
-    model: 'm',
-    step: 0,
-    latestLoss: null,
-    latestEvalLoss: null,
-    bestLoss: null,
-    bestEvalLoss: null,
-    lossCurve: [],
-    checkpoints: [],
-    eventsReceived: 0,
-    callbacksRun: 0,
-    callbackErrors: [],
-    eventsNotDispatched: 0,
-    startedAt: 't',
-    runNumber: 1,
   };
   const log = (
     step: number,
