@@ -7,27 +7,15 @@
  * A service that traces installs the release matching its own SDK; one that does not never loads it.
  *
  * The package is CommonJS, so it is loaded synchronously through `require`: connecting a client
- * stays synchronous and importing `arkor-temporal` needs no top-level await.
+ * stays synchronous and importing `arkor-temporal` needs no top-level await. Nothing public
+ * re-exports this module: its declarations name the package, which a consumer may not have.
  */
 import { createRequire } from 'node:module';
 import type * as OpenTelemetryInterceptorsModule from '@temporalio/interceptors-opentelemetry';
+import { OPENTELEMETRY_INTERCEPTORS_PACKAGE, TracingUnavailableError } from './tracing-unavailable.js';
 
 /** The interceptors package, as its own types describe it. */
 type OpenTelemetryInterceptors = typeof OpenTelemetryInterceptorsModule;
-
-export const OPENTELEMETRY_INTERCEPTORS_PACKAGE = '@temporalio/interceptors-opentelemetry';
-
-/** Tracing was asked for (a tracer, `OTEL_*` settings) but the interceptors package is not installed. */
-export class TracingUnavailableError extends Error {
-  override readonly name = 'TracingUnavailableError';
-  /** @param askedBy what asked for traces, for the message (for example `OTEL_TRACES_EXPORTER is set`). */
-  constructor(askedBy = 'a tracer was given') {
-    super(
-      `${askedBy}, but tracing needs ${OPENTELEMETRY_INTERCEPTORS_PACKAGE}, an optional peer dependency: ` +
-        `install the release matching your @temporalio/* version (npm install ${OPENTELEMETRY_INTERCEPTORS_PACKAGE}@<version>)`,
-    );
-  }
-}
 
 const require = createRequire(import.meta.url);
 let loaded: OpenTelemetryInterceptors | null | undefined;

@@ -193,5 +193,5 @@ export { workflowBuildId } from './bundle.js';
 export type { BecomeCurrent, VersionReadiness, WorkerVersioning } from './versioning.js';
 export { runWorkerProcess, type WorkerProcessOptions } from './process.js';
 export { tracingFromEnv, workerTracing, type TracingSetup, type WorkerTracing } from './tracing.js';
-export { TracingUnavailableError } from '../service/otel-interceptors.js';
+export { TracingUnavailableError } from '../service/tracing-unavailable.js';
 export type { TemporalSettings } from '../service/connection.js';

@@ -37,7 +37,8 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { optionalOpenTelemetryInterceptors, TracingUnavailableError } from '../service/otel-interceptors.js';
+import { optionalOpenTelemetryInterceptors } from '../service/otel-interceptors.js';
+import { TracingUnavailableError } from '../service/tracing-unavailable.js';
 
 /** What a worker traces with: its activities' tracer, and where the workflows' spans go. */
 export interface WorkerTracing {
