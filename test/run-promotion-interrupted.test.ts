@@ -90,6 +90,38 @@ describe('a promotion interrupted by a stop or a cancel', () => {
     assert.equal(job?.cancelsAccepted, 0);
   });
 
+  it('a cancel while evaluating: nothing promoted, the run ends cancelled, the finished job left as it is', async () => {
+    await h.arkor.createDeployment({ slug: 'cancel-evaluating', target: PREVIOUS, authMode: 'none' });
+    // The final smoke test's chats are slow: the run is evaluating for seconds.
+    h.emulator.addRouteFault({ method: 'POST', path: '/v1/inference/chat', delayMs: 1_500 });
+    try {
+      const { workflowId } = await h.service.start(
+        trainingInput({
+          trainer: { name: 'cancel-evaluating', maxSteps: 20, saveSteps: 20 },
+          smokeTest: {
+            prompts: [{ name: 'hello', messages: [{ role: 'user', content: 'hello' }], expect: { contains: 'hello' } }],
+          },
+          promotion: { deployment: 'cancel-evaluating' },
+        }),
+      );
+      await eventually(
+        async () => ((await h.service.status(workflowId)).phase === 'evaluating' ? true : undefined),
+        60_000,
+        'evaluating',
+      );
+      await h.service.cancel(workflowId);
+      const result = await h.service.outcome(workflowId);
+      assert.equal(result.outcome, 'cancelled', result.reason);
+      assert.equal(result.status.promotion?.after, undefined);
+      assert.deepEqual(await deploymentTarget('cancel-evaluating'), PREVIOUS);
+      const job = h.emulator.stats().jobs.find((entry) => entry.id === result.jobId);
+      assert.equal(job?.status, 'completed');
+      assert.equal(job?.cancelsAccepted, 0);
+    } finally {
+      h.emulator.clearFaults();
+    }
+  });
+
   it('a stop while promoting is moot: the promotion finishes and the run completes', async () => {
     const { workflowId, newTarget } = await promoting('stop-promoting', { delayMs: 3_000 });
     assert.deepEqual(await h.service.stop(workflowId, 'too late'), { effect: 'moot', phase: 'promoting' });
