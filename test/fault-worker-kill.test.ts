@@ -98,12 +98,32 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     return h.spawnWorker({ ARKOR_NOTIFY_HOOK: `webhook:${receiver.url}/hook` });
   }
 
-  /** Kills the live worker once `activityType` is in flight on it, and starts its replacement. */
-  async function killDuring(workflowId: string, activityType: string): Promise<void> {
+  /**
+   * Kills the live worker once `activityType` is in flight on it and `held()` says the hold is in
+   * place, and starts its replacement. "In flight" on the server is not enough: an activity is
+   * STARTED before its code reaches the hold, and a kill in between moves the hold to the
+   * replacement's retry (a held request then times out after 30 s, a held callback waits 120 s on
+   * the replacement and finishes there).
+   */
+  async function killDuring(workflowId: string, activityType: string, held?: () => boolean): Promise<void> {
     await inFlight(h, workflowId, activityType, worker);
+    if (held) await eventually(() => (held() ? true : undefined), 60_000, `${activityType} held`);
     await worker.kill();
     worker = await spawn();
   }
+
+  /** Requests the emulator received on `route` (`METHOD /template`), counted before any fault holds them. */
+  const requestsTo = (route: string): number => h.emulator.stats().requests[route] ?? 0;
+  /** A hold that is in place once `route` received more than `before` requests. */
+  const requestArrived =
+    (route: string, before = requestsTo(route)) =>
+    (): boolean =>
+      requestsTo(route) > before;
+  /** A hold that is in place once the live worker recorded the hold marker of `callback`. */
+  const callbackHeld = (callback: string) => {
+    const pid = worker.process.pid;
+    return (): boolean => readRecords(h.recordFile).some((r) => r.callback === `hold:${callback}` && r.pid === pid);
+  };
 
   async function run(
     name: string,
@@ -124,8 +144,9 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
 
   it('submit: the retry finds no job from the killed attempt and submits exactly one', async () => {
     h.emulator.addRouteFault({ method: 'POST', path: '/v1/jobs', delayMs: HOLD_MS, times: 1 });
+    const submitted = requestArrived('POST /v1/jobs');
     const { workflowId } = await run('kill-submit');
-    await killDuring(workflowId, 'submitJob');
+    await killDuring(workflowId, 'submitJob', submitted);
     const result = await h.service.outcome(workflowId);
     const jobId = assertOneJob('kill-submit', result, 'completed');
     assertEveryEventDelivered(h, jobId, plan);
@@ -148,7 +169,7 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
       const name = `kill-${callback}`;
       const set = `hold${callback.slice(0, 1).toUpperCase()}${callback.slice(1)}`;
       const { workflowId } = await run(name, { callbacks: { ...fastRecovery.callbacks, set } });
-      await killDuring(workflowId, callback);
+      await killDuring(workflowId, callback, callbackHeld(callback));
       const result = await h.service.outcome(workflowId);
       const jobId = assertOneJob(name, result, 'completed');
       assertEveryEventDelivered(h, jobId, plan);
@@ -156,7 +177,10 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
       const held = h.recordsOf(jobId).find((r) => r.callback === `hold:${callback}`);
       assert.ok(held, `the ${callback} call was held`);
       const delivered = h.recordsOf(jobId).filter((r) => r.callback === callback && r.key === held.key);
-      assert.ok(delivered.length >= 1 && delivered.every((r) => r.pid !== held.pid && r.attempt >= 2));
+      assert.ok(
+        delivered.length >= 1 && delivered.every((r) => r.pid !== held.pid && r.attempt >= 2),
+        `held ${JSON.stringify(held)}; delivered ${JSON.stringify(delivered)}`,
+      );
     });
   }
 
@@ -168,7 +192,7 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     const { workflowId } = await run('kill-onFailed', {
       callbacks: { ...fastRecovery.callbacks, set: 'holdOnFailed' },
     });
-    await killDuring(workflowId, 'onFailed');
+    await killDuring(workflowId, 'onFailed', callbackHeld('onFailed'));
     const result = await h.service.outcome(workflowId);
     const jobId = assertOneJob('kill-onFailed', result, 'failed');
     const failed = h.recordsOf(jobId).filter((r) => r.callback === 'onFailed');
@@ -179,8 +203,9 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
   it('a checkpoint smoke test: retried on the replacement, every checkpoint scored', async () => {
     // The first inference call is the base model's smoke test, the second the first checkpoint's.
     h.emulator.addRouteFault({ method: 'POST', path: '/v1/inference/chat', delayMs: HOLD_MS, times: 1 });
+    const chatted = requestArrived('POST /v1/inference/chat');
     const { workflowId } = await run('kill-smoke', { smokeTest: { prompts } });
-    await killDuring(workflowId, 'smokeTest');
+    await killDuring(workflowId, 'smokeTest', chatted);
     const result = await h.service.outcome(workflowId);
     assertOneJob('kill-smoke', result, 'completed');
     assert.equal(typeof result.status?.baseScore, 'number');
@@ -194,6 +219,7 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     // One prompt per smoke test: the base model and three checkpoints pass, the final adapter's is held.
     h.emulator.addRouteFault({ method: 'POST', path: '/v1/inference/chat', delayMs: 0, times: 4 });
     h.emulator.addRouteFault({ method: 'POST', path: '/v1/inference/chat', delayMs: HOLD_MS, times: 1 });
+    const finalChatted = requestArrived('POST /v1/inference/chat', requestsTo('POST /v1/inference/chat') + 4);
     const { workflowId } = await run('kill-gate', { smokeTest: { prompts }, gate: { minScore: 0.5 } });
     const jobId = await eventually(async () => (await h.service.status(workflowId)).jobId, 30_000, 'the job id');
     // The final smoke test comes after onCompleted; the checkpoints' came before it.
@@ -202,7 +228,7 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
       30_000,
       'onCompleted',
     );
-    await killDuring(workflowId, 'smokeTest');
+    await killDuring(workflowId, 'smokeTest', finalChatted);
     const result = await h.service.outcome(workflowId);
     assertOneJob('kill-gate', result, 'completed');
     assert.equal(result.status?.finalScore?.score, 1);
@@ -216,7 +242,7 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     // The killed attempt's PATCH is held, then dropped with its connection: never applied.
     h.emulator.addRouteFault({ method: 'PATCH', path: `/v1/endpoints/${deployment.id}`, delayMs: HOLD_MS, times: 1 });
     const { workflowId } = await run('kill-promotion', { promotion: { deployment: 'kill-bot' } });
-    await killDuring(workflowId, 'retarget');
+    await killDuring(workflowId, 'retarget', requestArrived('PATCH /v1/endpoints/:id', patchesBefore));
     const result = await h.service.outcome(workflowId);
     assertOneJob('kill-promotion', result, 'completed');
     const patches = (h.emulator.stats().requests['PATCH /v1/endpoints/:id'] ?? 0) - patchesBefore;
@@ -267,8 +293,9 @@ describe('a worker SIGKILLed while each kind of activity is in flight', () => {
     const jobId = await eventually(async () => (await h.service.status(workflowId)).jobId, 30_000, 'the job id');
     await eventually(() => (h.recordsOf(jobId).length >= 3 ? true : undefined), 30_000, 'the first events');
     h.emulator.addRouteFault({ method: 'POST', path: `/v1/jobs/${jobId}/cancel`, delayMs: HOLD_MS, times: 1 });
+    const cancelled = requestArrived('POST /v1/jobs/:id/cancel');
     await h.service.stop(workflowId, 'enough');
-    await killDuring(workflowId, 'cancelJob');
+    await killDuring(workflowId, 'cancelJob', cancelled);
     const result = await h.service.outcome(workflowId);
     assertOneJob('kill-cancel', result, 'stopped');
     const job = jobsNamed(h, 'kill-cancel')[0];
