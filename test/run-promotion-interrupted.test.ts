@@ -46,6 +46,26 @@ describe('a promotion interrupted by a stop or a cancel', () => {
     return { workflowId, jobId, newTarget: { kind: 'adapter', adapter: { kind: 'final', jobId } } };
   }
 
+  /**
+   * Cancels the run once it is in `phase` (before its promotion): it must end cancelled with
+   * `slug` untouched, and its job, which finished training, not cancelled.
+   */
+  async function cancelledBeforePromotion(workflowId: string, phase: string, slug: string): Promise<void> {
+    await eventually(
+      async () => ((await h.service.status(workflowId)).phase === phase ? true : undefined),
+      60_000,
+      phase,
+    );
+    await h.service.cancel(workflowId);
+    const result = await h.service.outcome(workflowId);
+    assert.equal(result.outcome, 'cancelled', result.reason);
+    assert.equal(result.status.promotion?.after, undefined);
+    assert.deepEqual(await deploymentTarget(slug), PREVIOUS);
+    const job = h.emulator.stats().jobs.find((entry) => entry.id === result.jobId);
+    assert.equal(job?.status, 'completed');
+    assert.equal(job?.cancelsAccepted, 0);
+  }
+
   it('a cancel while promoting: the verification finishes, then the run ends cancelled', async () => {
     const { workflowId, newTarget } = await promoting('cancel-verified', { delayMs: 3_000 });
     await h.service.cancel(workflowId);
@@ -75,19 +95,7 @@ describe('a promotion interrupted by a stop or a cancel', () => {
         promotion: { deployment: 'cancel-approval' },
       }),
     );
-    await eventually(
-      async () => ((await h.service.status(workflowId)).phase === 'awaiting-approval' ? true : undefined),
-      60_000,
-      'awaiting-approval',
-    );
-    await h.service.cancel(workflowId);
-    const result = await h.service.outcome(workflowId);
-    assert.equal(result.outcome, 'cancelled', result.reason);
-    assert.equal(result.status.promotion?.after, undefined);
-    assert.deepEqual(await deploymentTarget('cancel-approval'), PREVIOUS);
-    const job = h.emulator.stats().jobs.find((entry) => entry.id === result.jobId);
-    assert.equal(job?.status, 'completed');
-    assert.equal(job?.cancelsAccepted, 0);
+    await cancelledBeforePromotion(workflowId, 'awaiting-approval', 'cancel-approval');
   });
 
   it('a cancel while evaluating: nothing promoted, the run ends cancelled, the finished job left as it is', async () => {
@@ -104,19 +112,7 @@ describe('a promotion interrupted by a stop or a cancel', () => {
           promotion: { deployment: 'cancel-evaluating' },
         }),
       );
-      await eventually(
-        async () => ((await h.service.status(workflowId)).phase === 'evaluating' ? true : undefined),
-        60_000,
-        'evaluating',
-      );
-      await h.service.cancel(workflowId);
-      const result = await h.service.outcome(workflowId);
-      assert.equal(result.outcome, 'cancelled', result.reason);
-      assert.equal(result.status.promotion?.after, undefined);
-      assert.deepEqual(await deploymentTarget('cancel-evaluating'), PREVIOUS);
-      const job = h.emulator.stats().jobs.find((entry) => entry.id === result.jobId);
-      assert.equal(job?.status, 'completed');
-      assert.equal(job?.cancelsAccepted, 0);
+      await cancelledBeforePromotion(workflowId, 'evaluating', 'cancel-evaluating');
     } finally {
       h.emulator.clearFaults();
     }
